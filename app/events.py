@@ -1,0 +1,84 @@
+"""Typed events of one streamed answer: the engine yields them, the UI and the API render them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerWasThinking:
+    """A lone `</think>` arrived: everything streamed as answer so far was really thinking."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int | None = None
+    cached_tokens: int | None = None
+
+    def as_openai(self) -> dict:
+        body: dict = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+        if self.cached_tokens is not None:
+            body["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        if self.reasoning_tokens is not None:
+            body["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return body
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The upstream stream ended normally."""
+
+    finish_reason: str = "stop"
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the person should know about how their turn was sent (shown above the answer)."""
+
+    text: str
+
+
+StreamEvent = ThinkingDelta | AnswerDelta | AnswerWasThinking | Usage | Finished
+
+
+@dataclass
+class TurnResult:
+    """What one answer amounted to, accumulated from the events (stored as it completes)."""
+
+    answer: str = ""
+    thinking: str = ""
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, event: StreamEvent | Note) -> None:
+        if isinstance(event, AnswerDelta):
+            self.answer += event.text
+        elif isinstance(event, ThinkingDelta):
+            self.thinking += event.text
+        elif isinstance(event, AnswerWasThinking):
+            self.thinking += self.answer
+            self.answer = ""
+        elif isinstance(event, Usage):
+            self.usage = event
+        elif isinstance(event, Finished):
+            self.finish_reason = event.finish_reason
+        elif isinstance(event, Note):
+            self.notes.append(event.text)

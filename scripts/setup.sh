@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Create .venv and install the project. `--test` adds the test tools, Debian's chromium
+# for the browser tests, and supervisor's programs. Safe to run again: it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) with_tests=1 ;;
+    *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
+  esac
+done
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+  echo "setup: Python 3.10 or newer is needed (found: $("$python" --version 2>&1))" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+
+stamp=.venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-$with_tests
+if [ ! -f "$stamp" ]; then
+  extras=""
+  [ "$with_tests" = 1 ] && extras="[test]"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+if [ "$with_tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "setup: installing Debian's chromium for the browser tests"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
