@@ -47,6 +47,7 @@ class Settings:
     video_frame_interval: float = 2.0
     video_max_frames: int = 16
     model_poll_interval: float = 5.0
+    model_server_autostart: bool = False
     log_level: str = "INFO"
 
     @property
@@ -119,6 +120,17 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} must be true or false")
+
+
 def _port(raw: str, source: str) -> int:
     try:
         value = int(raw)
@@ -162,7 +174,9 @@ def _usable_data_dir(raw: str) -> Path:
             pass
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise ConfigError(f"WEBUI_DATA_DIR={raw!r} is not a writable directory ({reason})") from None
+        raise ConfigError(
+            f"WEBUI_DATA_DIR={raw!r} is not a writable directory ({reason})"
+        ) from None
     return path
 
 
@@ -176,7 +190,11 @@ def load_settings(
     env = _merged_environment(environ, env_file)
 
     host = args.host or _text(env, "WEBUI_HOST", "0.0.0.0")
-    port = _port(args.port, "--port") if args.port else _port(_text(env, "WEBUI_PORT", "7860"), "WEBUI_PORT")
+    port = (
+        _port(args.port, "--port")
+        if args.port
+        else _port(_text(env, "WEBUI_PORT", "7860"), "WEBUI_PORT")
+    )
     data_dir = _usable_data_dir(args.data_dir or _text(env, "WEBUI_DATA_DIR", "data"))
 
     models_file_raw = _text(env, "WEBUI_MODELS_FILE")
@@ -209,5 +227,6 @@ def load_settings(
         video_frame_interval=_float(env, "WEBUI_VIDEO_FRAME_INTERVAL", 2.0, 0.1, 600),
         video_max_frames=_int(env, "WEBUI_VIDEO_MAX_FRAMES", 16, 1, 64),
         model_poll_interval=_float(env, "WEBUI_MODEL_POLL_INTERVAL", 5.0, 0.2, 3600),
+        model_server_autostart=_bool(env, "MODEL_SERVER_AUTOSTART", False),
         log_level=log_level,
     )

@@ -1,0 +1,35 @@
+"""The process-wide objects, built once at start and passed to the UI and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.backend import BackendClient
+from app.catalog import Catalog, build_catalog
+from app.config import Settings
+from app.engine import ChatEngine
+from app.media import MediaLibrary
+from app.status import StatusMonitor
+from app.store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    catalog: Catalog
+    backend: BackendClient
+    monitor: StatusMonitor
+    store: Store
+    library: MediaLibrary
+    engine: ChatEngine
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        catalog = build_catalog(settings)
+        backend = BackendClient(settings)
+        monitor = StatusMonitor(settings, catalog, backend)
+        store = Store(settings.db_path)
+        store.recover_interrupted()
+        library = MediaLibrary(settings.media_dir)
+        engine = ChatEngine(settings, catalog, monitor, backend, store, library)
+        return cls(settings, catalog, backend, monitor, store, library, engine)

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Start the web UI and the OpenAI-compatible API.
+
+python3 webui.py [--host H] [--port P] [--data-dir D]
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+import sys
+
+from app.config import ConfigError, Settings, load_settings
+
+GRACEFUL_SHUTDOWN_S = 20  # supervisord's stopwaitsecs must be longer than this
+
+
+def _check_port_free(settings: Settings) -> None:
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {settings.port} on {settings.host} is already in use "
+                    "(set WEBUI_PORT or --port to another port)"
+                ) from None
+            raise ConfigError(
+                f"cannot listen on {settings.host}:{settings.port} ({exc.strerror})"
+            ) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = load_settings(argv)
+        _check_port_free(settings)
+    except ConfigError as exc:
+        print(f"webui: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+    from app.server import serve  # imported late: a config error should not wait for Gradio
+
+    serve(settings, graceful_shutdown_s=GRACEFUL_SHUTDOWN_S)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
