@@ -20,12 +20,35 @@ OWNER = "anon:test-owner"
 
 
 @pytest.fixture
-def services(upstream, tmp_path) -> Services:
-    return Services.build(make_settings(upstream, tmp_path / "data"))
+def loop():
+    """One event loop per test: the HTTP client's connections belong to the loop that made them."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
 
 
-def run(coro):
-    return asyncio.run(coro)
+@pytest.fixture
+def build(loop):
+    built = []
+
+    def _build(settings) -> Services:
+        services = Services.build(settings)
+        built.append(services)
+        return services
+
+    yield _build
+    for services in built:
+        loop.run_until_complete(services.backend.aclose())
+
+
+@pytest.fixture
+def services(upstream, tmp_path, build) -> Services:
+    return build(make_settings(upstream, tmp_path / "data"))
+
+
+@pytest.fixture
+def run(loop):
+    return loop.run_until_complete
 
 
 async def _turn(
@@ -65,7 +88,7 @@ def texts(body) -> str:
     return json.dumps(body["messages"], ensure_ascii=False)
 
 
-def test_earlier_images_stay_in_context_and_thinking_is_not_sent_back(services, upstream, tmp_path):
+def test_earlier_images_stay_in_context_and_thinking_is_not_sent_back(services, upstream, tmp_path, run):
     one, two = make_png(tmp_path / "one.png", color="red"), make_png(tmp_path / "two.png", "blue")
     upstream.script(Reply(content="Two squares.", thinking="SECRET-THOUGHTS"))
     turn, events = run(
@@ -90,7 +113,7 @@ def test_earlier_images_stay_in_context_and_thinking_is_not_sent_back(services, 
     assert stored[1].thinking == "SECRET-THOUGHTS"
 
 
-def test_effort_only_to_models_that_take_it(services, upstream):
+def test_effort_only_to_models_that_take_it(services, upstream, run):
     run(_turn(services, "hi", model="step-3.7-flash", effort="high"))
     assert upstream.chat_requests()[-1]["reasoning_effort"] == "high"
     run(_turn(services, "hi", model="step-3.5-flash-2603", effort="medium"))
@@ -99,7 +122,7 @@ def test_effort_only_to_models_that_take_it(services, upstream):
     assert "reasoning_effort" not in upstream.chat_requests()[-1]
 
 
-def test_image_to_text_only_model_is_explained_before_sending(services, upstream, tmp_path):
+def test_image_to_text_only_model_is_explained_before_sending(services, upstream, tmp_path, run):
     picture = make_png(tmp_path / "chart.png")
     before = len(upstream.chat_requests())
     with pytest.raises(TurnRejected) as err:
@@ -112,7 +135,7 @@ def test_image_to_text_only_model_is_explained_before_sending(services, upstream
     assert services.store.latest_conversation(OWNER) is None
 
 
-def test_upstream_error_keeps_conversation_and_retry_works(services, upstream):
+def test_upstream_error_keeps_conversation_and_retry_works(services, upstream, run):
     turn, _ = run(_turn(services, "first question"))
     upstream.script(Reply(status=429, error_message="request limited RPM reached"))
     _, events = run(_turn(services, "second", conversation_id=turn.conversation.id))
@@ -129,7 +152,7 @@ def test_upstream_error_keeps_conversation_and_retry_works(services, upstream):
     assert "second" in texts(last_request) and "second, again" in texts(last_request)
 
 
-def test_dropped_stream_keeps_partial_answer(services, upstream):
+def test_dropped_stream_keeps_partial_answer(services, upstream, run):
     upstream.script(Reply(content="This answer will be cut in the middle", drop_after_chunks=3))
     turn, events = run(_turn(services, "tell me"))
     assert any(isinstance(e, TurnFailed) for e in events)
@@ -137,7 +160,7 @@ def test_dropped_stream_keeps_partial_answer(services, upstream):
     assert last.status == FAILED and last.text and last.error
 
 
-def test_stop_cancels_upstream_and_saves_partial(services, upstream):
+def test_stop_cancels_upstream_and_saves_partial(services, upstream, run):
     upstream.script(Reply(content="word " * 200, chunk_size=5, delay_s=0.02))
 
     async def stop_midway():
@@ -172,7 +195,7 @@ def test_stop_cancels_upstream_and_saves_partial(services, upstream):
     assert last.status == STOPPED and 0 < len(last.text) < len("word " * 200)
 
 
-def test_video_to_frames_model_sends_timestamped_frames(services, upstream, tmp_path):
+def test_video_to_frames_model_sends_timestamped_frames(services, upstream, tmp_path, run):
     clip = make_mp4(tmp_path / "clip.mp4", seconds=10)
     _, events = run(_turn(services, "what happens?", [Attachment(clip, "clip.mp4")]))
     body = upstream.chat_requests()[-1]
@@ -182,7 +205,7 @@ def test_video_to_frames_model_sends_timestamped_frames(services, upstream, tmp_
     assert any("clip.mp4" in n and "5 frames" in n for n in notes)
 
 
-def test_native_video_uses_files_api_once(services, upstream, tmp_path):
+def test_native_video_uses_files_api_once(services, upstream, tmp_path, run):
     clip = make_mp4(tmp_path / "clip.mp4", seconds=3)
     turn, _ = run(
         _turn(services, "describe", [Attachment(clip, "clip.mp4")], model="step-3.7-flash")
@@ -201,7 +224,7 @@ def test_native_video_uses_files_api_once(services, upstream, tmp_path):
     assert len(upstream.uploads) == 1
 
 
-def test_expired_file_id_is_uploaded_again_once(services, upstream, tmp_path):
+def test_expired_file_id_is_uploaded_again_once(services, upstream, tmp_path, run):
     picture = make_png(tmp_path / "p.png")
     turn, _ = run(_turn(services, "look", [Attachment(picture, "p.png")], model="step-3.7-flash"))
     file_id = upstream.uploads[-1].file_id
@@ -214,12 +237,10 @@ def test_expired_file_id_is_uploaded_again_once(services, upstream, tmp_path):
     assert f"stepfile://{upstream.uploads[-1].file_id}" in texts(upstream.chat_requests()[-1])
 
 
-def test_image_limit_drops_oldest_and_says_so(upstream, tmp_path):
+def test_image_limit_drops_oldest_and_says_so(upstream, tmp_path, build, run):
     models = tmp_path / "models.json"
     models.write_text(json.dumps([{"id": "Step3-VL-10B", "max_images": 2}]))
-    services = Services.build(
-        make_settings(upstream, tmp_path / "data", WEBUI_MODELS_FILE=str(models))
-    )
+    services = build(make_settings(upstream, tmp_path / "data", WEBUI_MODELS_FILE=str(models)))
     pics = [make_png(tmp_path / f"{c}.png", color=c) for c in ("red", "green", "blue")]
     turn, _ = run(_turn(services, "two", [Attachment(p, p.name) for p in pics[:2]]))
     _, events = run(
@@ -237,7 +258,7 @@ def test_image_limit_drops_oldest_and_says_so(upstream, tmp_path):
     )
 
 
-def test_corrupt_image_is_rejected_with_its_name(services, upstream, tmp_path):
+def test_corrupt_image_is_rejected_with_its_name(services, upstream, tmp_path, run):
     bad = tmp_path / "broken.jpg"
     bad.write_text("this is not a picture")
     with pytest.raises(TurnRejected, match=r"broken\.jpg"):
@@ -245,8 +266,8 @@ def test_corrupt_image_is_rejected_with_its_name(services, upstream, tmp_path):
     assert upstream.chat_requests() == []
 
 
-def test_starting_model_gets_a_clear_message(upstream, tmp_path):
-    services = Services.build(
+def test_starting_model_gets_a_clear_message(upstream, tmp_path, build, run):
+    services = build(
         make_settings(
             upstream,
             tmp_path / "data",
@@ -258,7 +279,7 @@ def test_starting_model_gets_a_clear_message(upstream, tmp_path):
         run(_turn(services, "hello"))
 
 
-def test_api_key_never_reaches_the_database(services, upstream, tmp_path):
+def test_api_key_never_reaches_the_database(services, upstream, tmp_path, run):
     run(_turn(services, "hi", model="step-3.7-flash"))
     raw = Path(services.settings.db_path).read_bytes()
     assert b"sk-test-secret-key-123" not in raw

@@ -1,0 +1,243 @@
+"""Content-addressed media on disk: each distinct file stored once, derived forms cached.
+
+    <root>/blobs/ab/<sha256><ext>       the original bytes (ext from the detected type, so
+                                        browsers and Gradio know how to show it)
+    <root>/blobs/ab/<sha256>.json       what was learned when it was checked
+    <root>/cache/<sha256>-…             normalized images, video frames, video parts
+
+Writes go to a unique temporary name and are renamed into place, so two users adding the same
+file at the same moment cannot corrupt it, and a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.media.detect import EXTENSIONS, HEAD_BYTES, MediaKind, detect
+from app.media.errors import MediaError
+from app.media.images import NormalizedImage, validate_image
+from app.media.images import normalize_image as _normalize_image
+from app.media.video import VideoFrame, probe_video, sample_frames, split_video
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    sha256: str
+    kind: MediaKind
+    mime: str
+    filename: str
+    size_bytes: int
+    path: Path
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class MediaLibrary:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.blobs = self.root / "blobs"
+        self.cache = self.root / "cache"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.cache.mkdir(parents=True, exist_ok=True)
+
+    # -- paths ------------------------------------------------------------------------------
+    def _sidecar(self, sha256: str) -> Path:
+        return self.blobs / sha256[:2] / f"{sha256}.json"
+
+    def blob_path(self, sha256: str) -> Path:
+        meta = self._meta(sha256)
+        ext = EXTENSIONS.get(meta["mime"], "") if meta else ""
+        return self.blobs / sha256[:2] / f"{sha256}{ext}"
+
+    def _meta(self, sha256: str) -> dict | None:
+        try:
+            return json.loads(self._sidecar(sha256).read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    # -- ingest -----------------------------------------------------------------------------
+    def ingest_file(self, path: Path, filename: str, max_bytes: int | None = None) -> StoredMedia:
+        path = Path(path)
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise MediaError(
+                f"{filename} is {size / 1048576:.0f} MB; the limit is "
+                f"{max_bytes / 1048576:.0f} MB."
+            )
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+        kind, mime = detect(head, filename)
+        if kind == "image":
+            return self._store_image(path.read_bytes(), filename, mime)
+        info = probe_video(path, filename)
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        sha = digest.hexdigest()
+        meta = {
+            "kind": kind,
+            "mime": mime,
+            "filename": filename,
+            "size_bytes": size,
+            "width": info.width,
+            "height": info.height,
+            "duration_s": info.duration_s,
+        }
+        target = self.blobs / sha[:2] / f"{sha}{EXTENSIONS[mime]}"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            os.close(fd)
+            try:
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return self._finish(sha, meta, target)
+
+    def ingest_bytes(self, data: bytes, filename: str) -> StoredMedia:
+        kind, mime = detect(data[:HEAD_BYTES], filename)
+        if kind == "image":
+            return self._store_image(data, filename, mime)
+        with tempfile.NamedTemporaryFile(dir=self.root, suffix=EXTENSIONS[mime]) as tmp:
+            tmp.write(data)
+            tmp.flush()
+            return self.ingest_file(Path(tmp.name), filename)
+
+    def _store_image(self, data: bytes, filename: str, mime: str) -> StoredMedia:
+        width, height, _format = validate_image(data, filename)
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.blobs / sha[:2] / f"{sha}{EXTENSIONS[mime]}"
+        if not target.exists():
+            _write_atomic(target, data)
+        meta = {
+            "kind": "image",
+            "mime": mime,
+            "filename": filename,
+            "size_bytes": len(data),
+            "width": width,
+            "height": height,
+            "duration_s": None,
+        }
+        return self._finish(sha, meta, target)
+
+    def _finish(self, sha: str, meta: dict, target: Path) -> StoredMedia:
+        if not self._sidecar(sha).exists():
+            _write_atomic(self._sidecar(sha), json.dumps(meta).encode())
+        return StoredMedia(sha256=sha, path=target, **meta)
+
+    def describe(self, sha256: str) -> StoredMedia | None:
+        meta = self._meta(sha256)
+        if meta is None or not self.blob_path(sha256).exists():
+            return None
+        return StoredMedia(sha256=sha256, path=self.blob_path(sha256), **meta)
+
+    def _require(self, sha256: str) -> StoredMedia:
+        stored = self.describe(sha256)
+        if stored is None:
+            raise MediaError("A stored attachment is missing from the data directory.")
+        return stored
+
+    # -- derived forms, cached ------------------------------------------------------------------
+    def normalized_image(self, sha256: str, detail: str) -> NormalizedImage:
+        cached = self.cache / f"{sha256}-{detail}.jpg"
+        notes_path = cached.with_suffix(".json")
+        if cached.exists() and notes_path.exists():
+            info = json.loads(notes_path.read_text())
+            return NormalizedImage(
+                cached.read_bytes(), info["width"], info["height"], tuple(info["notes"])
+            )
+        stored = self._require(sha256)
+        image = _normalize_image(stored.path.read_bytes(), detail, stored.filename)  # type: ignore[arg-type]
+        _write_atomic(cached, image.data)
+        info = {"width": image.width, "height": image.height, "notes": list(image.notes)}
+        _write_atomic(notes_path, json.dumps(info).encode())
+        return image
+
+    def video_frames(
+        self, sha256: str, *, interval_s: float, max_frames: int, detail: str
+    ) -> list[VideoFrame]:
+        folder = self.cache / f"{sha256}-frames-{interval_s:g}-{max_frames}-{detail}"
+        index = folder / "index.json"
+        if index.exists():
+            entries = json.loads(index.read_text())
+            return [
+                VideoFrame(
+                    e["t"],
+                    NormalizedImage((folder / e["file"]).read_bytes(), e["width"], e["height"]),
+                )
+                for e in entries
+            ]
+        stored = self._require(sha256)
+        frames = sample_frames(
+            stored.path,
+            interval_s=interval_s,
+            max_frames=max_frames,
+            detail=detail,  # type: ignore[arg-type]
+            filename=stored.filename,
+        )
+        entries = []
+        for number, frame in enumerate(frames):
+            name = f"{number:03d}.jpg"
+            _write_atomic(folder / name, frame.image.data)
+            entries.append(
+                {"t": frame.timestamp_s, "file": name, "width": frame.image.width,
+                 "height": frame.image.height}
+            )
+        _write_atomic(index, json.dumps(entries).encode())
+        return frames
+
+    def video_segments(self, sha256: str, *, max_seconds: float, max_bytes: int) -> list[Path]:
+        folder = self.cache / f"{sha256}-parts-{max_seconds:g}-{max_bytes}"
+        index = folder / "index.json"
+        if index.exists():
+            return [folder / name for name in json.loads(index.read_text())]
+        stored = self._require(sha256)
+        work = Path(tempfile.mkdtemp(dir=self.cache, prefix=".parts-"))
+        try:
+            parts = split_video(stored.path, max_seconds=max_seconds, max_bytes=max_bytes,
+                                out_dir=work)
+            if parts == [stored.path]:
+                return parts
+            _write_atomic(work / "index.json", json.dumps([p.name for p in parts]).encode())
+            try:
+                os.replace(work, folder)
+            except OSError:  # another worker finished first: use theirs
+                shutil.rmtree(work, ignore_errors=True)
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+        return [folder / name for name in json.loads(index.read_text())]
+
+    def delete(self, sha256: str) -> None:
+        blob = self.blob_path(sha256)
+        blob.unlink(missing_ok=True)
+        self._sidecar(sha256).unlink(missing_ok=True)
+        for derived in self.cache.glob(f"{sha256}-*"):
+            if derived.is_dir():
+                shutil.rmtree(derived, ignore_errors=True)
+            else:
+                derived.unlink(missing_ok=True)
