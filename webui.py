@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for chatty in ("httpx", "httpx2", "httpcore", "httpcore2"):  # one line per poll is noise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
     from app.server import serve  # imported late: a config error should not wait for Gradio

@@ -151,23 +151,51 @@ def map_status_error(exc: openai.APIStatusError, where: str) -> BackendError:
     status = exc.status_code
     upstream = _upstream_text(exc)
     said = f" The service said: {upstream}" if upstream else ""
-    if status == 400 and upstream and re.search(r"file.*(not found|expired|not exist)", upstream, re.I):
-        return BackendError("unknown_file", "An uploaded file has expired at the model service.",
-                            status=status, upstream_message=upstream)
+    if (
+        status == 400
+        and upstream
+        and re.search(r"file.*(not found|expired|not exist)", upstream, re.I)
+    ):
+        return BackendError(
+            "unknown_file",
+            "An uploaded file has expired at the model service.",
+            status=status,
+            upstream_message=upstream,
+        )
     table = {
         400: ("bad_request", False, f"The model service rejected the request (400).{said}"),
-        401: ("auth", False, f"The API key for {where} was not accepted (401). Check it in .env. "
-              "/ API 密钥无效。"),
+        401: (
+            "auth",
+            False,
+            f"The API key for {where} was not accepted (401). Check it in .env. / API 密钥无效。",
+        ),
         403: ("auth", False, f"The API key for {where} is not allowed to do this (403).{said}"),
-        402: ("no_balance", False, "The model service account has no balance left (402). "
-              "/ 账户余额不足。"),
-        404: ("not_found", False, f"The model service does not know this model or path (404).{said}"),
-        429: ("rate_limited", True, "The model service is rate-limiting requests (429). Wait a few "
-              "seconds and retry. / 请求过于频繁，请稍后重试。"),
-        451: ("moderation", False, "The model service declined this content (451). "
-              "/ 内容未通过审核。"),
-        503: ("overloaded", True, "The model service is overloaded (503). Retry in a moment. "
-              "/ 服务繁忙，请稍后重试。"),
+        402: (
+            "no_balance",
+            False,
+            "The model service account has no balance left (402). / 账户余额不足。",
+        ),
+        404: (
+            "not_found",
+            False,
+            f"The model service does not know this model or path (404).{said}",
+        ),
+        429: (
+            "rate_limited",
+            True,
+            "The model service is rate-limiting requests (429). Wait a few "
+            "seconds and retry. / 请求过于频繁，请稍后重试。",
+        ),
+        451: (
+            "moderation",
+            False,
+            "The model service declined this content (451). / 内容未通过审核。",
+        ),
+        503: (
+            "overloaded",
+            True,
+            "The model service is overloaded (503). Retry in a moment. / 服务繁忙，请稍后重试。",
+        ),
     }
     if status in table:
         kind, retryable, message = table[status]
@@ -176,7 +204,9 @@ def map_status_error(exc: openai.APIStatusError, where: str) -> BackendError:
         message = f"The model service had an internal error ({status}). Retry in a moment.{said}"
     else:
         kind, retryable, message = "bad_request", False, f"The request failed ({status}).{said}"
-    return BackendError(kind, message, status=status, retryable=retryable, upstream_message=upstream)
+    return BackendError(
+        kind, message, status=status, retryable=retryable, upstream_message=upstream
+    )
 
 
 def _usage(raw: Any) -> Usage | None:
@@ -241,16 +271,23 @@ class BackendClient:
         if isinstance(exc, BackendError):
             return exc
         if isinstance(exc, openai.APITimeoutError):
-            return BackendError("timeout", f"{where} did not answer in time. Retry, or try a "
-                                "shorter question. / 请求超时，请重试。")
+            return BackendError(
+                "timeout",
+                f"{where} did not answer in time. Retry, or try a "
+                "shorter question. / 请求超时，请重试。",
+            )
         if isinstance(exc, openai.APIConnectionError):
-            return BackendError("connection", f"Cannot reach {where}. Is it running? "
-                                "/ 无法连接模型服务。")
+            return BackendError(
+                "connection", f"Cannot reach {where}. Is it running? / 无法连接模型服务。"
+            )
         if isinstance(exc, openai.APIStatusError):
             return map_status_error(exc, where)
         if isinstance(exc, (httpx.HTTPError, openai.APIError)):
-            return BackendError("dropped", f"The connection to {where} broke off mid-answer. "
-                                "What arrived is kept; retry to get the rest. / 连接中断。")
+            return BackendError(
+                "dropped",
+                f"The connection to {where} broke off mid-answer. "
+                "What arrived is kept; retry to get the rest. / 连接中断。",
+            )
         raise exc
 
     @staticmethod
@@ -289,7 +326,9 @@ class BackendClient:
                     for choice in chunk.choices or ():
                         delta = choice.delta
                         if delta is not None:
-                            thinking = _field(delta, "reasoning_content") or _field(delta, "reasoning")
+                            thinking = _field(delta, "reasoning_content") or _field(
+                                delta, "reasoning"
+                            )
                             if thinking:
                                 yield ThinkingDelta(thinking)
                             if delta.content:

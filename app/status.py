@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from dataclasses import dataclass
 from enum import Enum
@@ -13,6 +14,8 @@ from app.catalog import Backend, Catalog
 from app.config import Settings
 
 log = logging.getLogger(__name__)
+
+CLOUD_POLL_S = 60.0
 
 
 class Availability(str, Enum):
@@ -87,12 +90,21 @@ class StatusMonitor:
         self._status[backend] = new
 
     async def _poll(self) -> None:
-        while True:
+        """The local server is checked every poll interval; the cloud at most once a minute
+        (its rate limits are per account), and sooner while it is not ready."""
+        interval = self._settings.model_poll_interval
+        cloud_every = max(1, round(CLOUD_POLL_S / interval))
+        for tick in itertools.count():
+            backends = [Backend.LOCAL]
+            cloud_ready = self._status[Backend.STEPFUN].availability is Availability.READY
+            if tick % cloud_every == 0 or not cloud_ready:
+                backends.append(Backend.STEPFUN)
             try:
-                await self.check_once()
+                await asyncio.gather(*(self._check(b) for b in backends))
+                self._checked.set()
             except Exception:  # a poller must never die
                 log.exception("backend status check failed")
-            await asyncio.sleep(self._settings.model_poll_interval)
+            await asyncio.sleep(interval)
 
     def start(self) -> None:
         if self._task is None:

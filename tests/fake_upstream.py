@@ -195,9 +195,7 @@ class FakeUpstream:
         if reply.status != 200:
             return _error(reply.status, reply.error_message or f"error {reply.status}")
         if body.get("stream"):
-            return StreamingResponse(
-                self._stream(body, reply), media_type="text/event-stream"
-            )
+            return StreamingResponse(self._stream(body, reply), media_type="text/event-stream")
         return JSONResponse(self._completion(body, reply))
 
     def _content_pieces(self, reply: Reply) -> tuple[list[str], list[str]]:

@@ -30,7 +30,10 @@ def make_photo(size: tuple[int, int], seed: int = 1) -> Image.Image:
 
 
 def make_jpeg(
-    path: Path, size: tuple[int, int] = (640, 480), orientation: int | None = None, gps: bool = False
+    path: Path,
+    size: tuple[int, int] = (640, 480),
+    orientation: int | None = None,
+    gps: bool = False,
 ) -> Path:
     image = make_photo(size)
     exif = Image.Exif()
@@ -69,7 +72,9 @@ def make_decompression_bomb(path: Path, width: int = 50_000, height: int = 50_00
     """A tiny PNG whose header declares width × height pixels."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 100)

@@ -11,8 +11,19 @@ MediaKind = Literal["image", "video"]
 ACCEPTED = "JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC images and MP4, MOV, MKV, WebM videos"
 HEAD_BYTES = 64
 
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1",
-                b"msf1", b"avif"}
+_HEIF_BRANDS = {
+    b"heic",
+    b"heix",
+    b"hevc",
+    b"hevx",
+    b"heim",
+    b"heis",
+    b"hevm",
+    b"hevs",
+    b"mif1",
+    b"msf1",
+    b"avif",
+}
 _QUICKTIME_BRANDS = {b"qt  "}
 
 

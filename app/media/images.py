@@ -96,7 +96,9 @@ def _flatten(image: Image.Image) -> Image.Image:
     return background
 
 
-def normalize_pil(image: Image.Image, detail: Detail, notes: tuple[str, ...] = ()) -> NormalizedImage:
+def normalize_pil(
+    image: Image.Image, detail: Detail, notes: tuple[str, ...] = ()
+) -> NormalizedImage:
     image = _flatten(image)
     size = target_size(image.width, image.height, detail)
     if size != image.size:

@@ -82,8 +82,7 @@ class MediaLibrary:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise MediaError(
-                f"{filename} is {size / 1048576:.0f} MB; the limit is "
-                f"{max_bytes / 1048576:.0f} MB."
+                f"{filename} is {size / 1048576:.0f} MB; the limit is {max_bytes / 1048576:.0f} MB."
             )
         with path.open("rb") as handle:
             head = handle.read(HEAD_BYTES)
@@ -204,8 +203,12 @@ class MediaLibrary:
             name = f"{number:03d}.jpg"
             _write_atomic(folder / name, frame.image.data)
             entries.append(
-                {"t": frame.timestamp_s, "file": name, "width": frame.image.width,
-                 "height": frame.image.height}
+                {
+                    "t": frame.timestamp_s,
+                    "file": name,
+                    "width": frame.image.width,
+                    "height": frame.image.height,
+                }
             )
         _write_atomic(index, json.dumps(entries).encode())
         return frames
@@ -218,8 +221,9 @@ class MediaLibrary:
         stored = self._require(sha256)
         work = Path(tempfile.mkdtemp(dir=self.cache, prefix=".parts-"))
         try:
-            parts = split_video(stored.path, max_seconds=max_seconds, max_bytes=max_bytes,
-                                out_dir=work)
+            parts = split_video(
+                stored.path, max_seconds=max_seconds, max_bytes=max_bytes, out_dir=work
+            )
             if parts == [stored.path]:
                 return parts
             _write_atomic(work / "index.json", json.dumps([p.name for p in parts]).encode())

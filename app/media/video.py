@@ -195,7 +195,9 @@ def split_video(path: Path, *, max_seconds: float, max_bytes: int, out_dir: Path
     outputs: list[Path] = []
     source = _open(path, filename)
     try:
-        streams = [source.streams.video[0]] + ([source.streams.audio[0]] if source.streams.audio else [])
+        streams = [source.streams.video[0]] + (
+            [source.streams.audio[0]] if source.streams.audio else []
+        )
         current = None
         out_streams: dict[int, object] = {}
         offsets: dict[int, int] = {}
@@ -213,9 +215,7 @@ def split_video(path: Path, *, max_seconds: float, max_bytes: int, out_dir: Path
                 target = out_dir / f"part-{segment:03d}.mp4"
                 outputs.append(target)
                 current = av.open(str(target), "w", format="mp4")
-                out_streams = {
-                    s.index: current.add_stream_from_template(s) for s in streams
-                }
+                out_streams = {s.index: current.add_stream_from_template(s) for s in streams}
                 offsets = {}
             if current is None:
                 continue

@@ -102,12 +102,7 @@ def build_ui(services: Services) -> gr.Blocks:
             )
             effort = gr.Radio(label=I18N("effort"), elem_id="effort", choices=[], scale=2)
             detail = gr.Radio(
-                ["low", "high"],
-                value="low",
-                label=I18N("detail"),
-                elem_id="detail",
-                info="high: small text, OCR / 高：适合小字和文档",
-                scale=2,
+                ["low", "high"], value="low", label=I18N("detail"), elem_id="detail", scale=1
             )
         with gr.Accordion(I18N("backends"), open=False, elem_id="status-panel") as status_panel:
             banner = gr.Markdown(elem_id="status-banner")
@@ -115,7 +110,8 @@ def build_ui(services: Services) -> gr.Blocks:
         chatbot = gr.Chatbot(
             elem_id="chatbot",
             show_label=False,
-            height="68vh",
+            height="calc(100vh - 290px)",
+            min_height=320,
             buttons=["copy", "copy_all"],
             layout="bubble",
             placeholder="**Drop images or videos below and ask a question.**\n\n"

@@ -70,17 +70,9 @@ class ChatHandlers:
     def effort_update(self, model_id: str | None, current: str | None = None) -> dict:
         spec = self.services.catalog.get(model_id or "")
         if spec is None or not spec.efforts:
-            return gr.update(
-                choices=[],
-                value=None,
-                interactive=False,
-                info="This model has no reasoning-effort setting. / 该模型不支持推理强度。",
-            )
+            return gr.update(choices=[], value=None, interactive=False)
         return gr.update(
-            choices=list(spec.efforts),
-            value=spec.effort_for(current),
-            interactive=True,
-            info="How hard the model thinks before answering. / 推理强度。",
+            choices=list(spec.efforts), value=spec.effort_for(current), interactive=True
         )
 
     def _banner(self) -> dict:
@@ -147,7 +139,8 @@ class ChatHandlers:
 
     async def stream(self, live: LiveTurn | None):
         """Step 2: stream the answer into the chat; the engine saves it as it goes."""
-        if live is None:
+        if live is None:  # step 1 explained why nothing was sent: leave the chat as it is
+            yield gr.skip()
             return
         status, error = COMPLETE, None
         last = 0.0

@@ -129,11 +129,7 @@ def render_history(messages: list[Message], library: MediaLibrary) -> list[ChatM
 
 def notice(text: str) -> ChatMessage:
     """An explanation shown in the chat that is not part of the stored conversation."""
-    return {
-        "role": "assistant",
-        "content": f"⚠️ {text}",
-        "metadata": {"title": "Not sent / 未发送"},
-    }
+    return {"role": "assistant", "content": f"⚠️ **Not sent / 未发送** — {text}"}
 
 
 def model_label(spec: ModelSpec, availability: Availability) -> str:

@@ -124,8 +124,9 @@ def test_upstream_error_is_explained_inline_and_retry_works(page, upstream):
 
 def test_video_for_text_only_model_is_refused_before_sending(page, upstream, tmp_path):
     picture = make_png(tmp_path / "invoice.png")
-    page.click("#model")
-    page.get_by_role("option", name="step-3.5-flash —").first.click()
+    page.click("#model input")
+    page.get_by_text("step-3.5-flash — text only").click()
+    assert page.input_value("#model input").startswith("step-3.5-flash — text only")
     before = len(upstream.chat_requests())
     send(page, "Read this invoice", [picture])
     wait_for_bot_text(page, "reads text only")

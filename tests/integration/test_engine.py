@@ -88,7 +88,9 @@ def texts(body) -> str:
     return json.dumps(body["messages"], ensure_ascii=False)
 
 
-def test_earlier_images_stay_in_context_and_thinking_is_not_sent_back(services, upstream, tmp_path, run):
+def test_earlier_images_stay_in_context_and_thinking_is_not_sent_back(
+    services, upstream, tmp_path, run
+):
     one, two = make_png(tmp_path / "one.png", color="red"), make_png(tmp_path / "two.png", "blue")
     upstream.script(Reply(content="Two squares.", thinking="SECRET-THOUGHTS"))
     turn, events = run(
