@@ -21,7 +21,9 @@ from app.media.errors import MediaError
 pillow_heif.register_heif_opener()
 
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF")
-MAX_PIXELS = 120_000_000  # a 108 MP phone photo passes; a decompression bomb does not
+# Pillow warns about decompression bombs above this many pixels; we refuse them (a 64 MP
+# phone photo passes) and check the declared size ourselves too.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 LOW_LONGEST_SIDE = 728
 HIGH_STEP = 504
 HIGH_MAX_SIDE = 2016
@@ -45,7 +47,12 @@ def _open(data: bytes, filename: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MediaError(
+            f"{filename} declares more pixels than the {MAX_PIXELS // 1_000_000}-megapixel limit "
+            "and is not opened."
+        ) from None
+    except UnidentifiedImageError:
         raise MediaError(
             f"{filename} is not an image this app can read (accepted: {ACCEPTED})."
         ) from None
@@ -54,8 +61,8 @@ def _open(data: bytes, filename: str) -> Image.Image:
     width, height = image.size
     if width * height > MAX_PIXELS or width <= 0 or height <= 0:
         raise MediaError(
-            f"{filename} declares {width}×{height} pixels, more than this app accepts "
-            f"({MAX_PIXELS // 1_000_000} megapixels)."
+            f"{filename} declares {width}×{height} pixels, more than the "
+            f"{MAX_PIXELS // 1_000_000}-megapixel limit, and is not opened."
         )
     return image
 
