@@ -117,8 +117,14 @@ def test_text_renamed_jpg_and_empty_file(tmp_path):
 
 @pytest.mark.parametrize(
     ("fmt", "mime"),
-    [("PNG", "image/png"), ("WEBP", "image/webp"), ("GIF", "image/gif"), ("BMP", "image/bmp"),
-     ("TIFF", "image/tiff"), ("JPEG", "image/jpeg")],
+    [
+        ("PNG", "image/png"),
+        ("WEBP", "image/webp"),
+        ("GIF", "image/gif"),
+        ("BMP", "image/bmp"),
+        ("TIFF", "image/tiff"),
+        ("JPEG", "image/jpeg"),
+    ],
 )
 def test_every_accepted_format_is_identified_by_content(tmp_path, fmt, mime):
     buffer = io.BytesIO()

@@ -11,7 +11,9 @@ def test_ingest_is_content_addressed_and_idempotent(tmp_path):
     first = library.ingest_file(make_png(tmp_path / "a.png", "red"), "a.png")
     again = library.ingest_file(make_png(tmp_path / "copy.png", "red"), "copy.png")
     assert first.sha256 == again.sha256 and first.path == again.path
-    assert first.path.suffix == ".png" and first.path.read_bytes() == (tmp_path / "a.png").read_bytes()
+    assert (
+        first.path.suffix == ".png" and first.path.read_bytes() == (tmp_path / "a.png").read_bytes()
+    )
     assert (first.kind, first.mime, first.width, first.height) == ("image", "image/png", 64, 48)
     assert len(list((tmp_path / "media" / "blobs").rglob("*.png"))) == 1
 
@@ -45,7 +47,9 @@ def test_normalized_cache_is_byte_identical_across_instances(tmp_path):
     assert first.data == cached.data and (first.width, first.height) == (1512, 1134)
     for derived in (tmp_path / "media" / "cache").iterdir():
         derived.unlink()
-    assert MediaLibrary(tmp_path / "media").normalized_image(stored.sha256, "high").data == first.data
+    assert (
+        MediaLibrary(tmp_path / "media").normalized_image(stored.sha256, "high").data == first.data
+    )
 
 
 def test_concurrent_ingest_of_the_same_file(tmp_path):

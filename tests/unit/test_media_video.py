@@ -48,7 +48,9 @@ def test_webm_is_accepted(tmp_path):
 def test_frames_are_evenly_spaced_and_timestamped(ten_seconds):
     frames = sample_frames(ten_seconds, interval_s=2, max_frames=16, detail="low")
     assert [f.timestamp_s for f in frames] == [1.0, 3.0, 5.0, 7.0, 9.0]
-    shades = [Image.open(io.BytesIO(f.image.data)).convert("RGB").getpixel((5, 5))[0] for f in frames]
+    shades = [
+        Image.open(io.BytesIO(f.image.data)).convert("RGB").getpixel((5, 5))[0] for f in frames
+    ]
     assert shades == sorted(shades) and shades[-1] - shades[0] > 150  # frames really differ
 
 
@@ -66,7 +68,9 @@ def test_six_minute_video_splits_under_five_minutes_without_reencoding(six_minut
     assert all(d <= 300 for d in durations)
     assert sum(durations) == pytest.approx(360, abs=2)
     with av.open(str(parts[0])) as part, av.open(str(six_minutes)) as original:
-        assert part.streams.video[0].codec_context.name == original.streams.video[0].codec_context.name
+        assert (
+            part.streams.video[0].codec_context.name == original.streams.video[0].codec_context.name
+        )
 
 
 def test_split_by_size(six_minutes, tmp_path):
