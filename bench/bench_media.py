@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import load_settings  # noqa: E402
-from app.engine import Attachment  # noqa: E402
-from app.media import MediaLibrary, normalize_image  # noqa: E402
-from app.services import Services  # noqa: E402
-from tests.fake_upstream import FakeUpstream, Reply  # noqa: E402
-from tests.media_factory import make_photo  # noqa: E402
+from app.config import load_settings
+from app.engine import Attachment
+from app.media import MediaLibrary, normalize_image
+from app.services import Services
+from tests.fake_upstream import FakeUpstream, Reply
+from tests.media_factory import make_photo
 
 
 def median_ms(fn, repeat: int = 5) -> float:
@@ -99,7 +99,8 @@ def main() -> None:
             inline, _, _ = asyncio.run(conversation_bytes(fake, tmp, files_api=False))
             stepfile, uploaded, uploads = asyncio.run(conversation_bytes(fake, tmp, files_api=True))
         print(
-            "\n10-turn conversation, 3 images (3000×2000) attached on turn 1, step-3.7-flash, low detail"
+            "\n10-turn conversation, 3 images (3000×2000) attached on turn 1, "
+            "step-3.7-flash, low detail"
         )
         print(f"{'turn':>4} {'data URLs (bytes)':>18} {'Files API (bytes)':>18}")
         for n, (a, b) in enumerate(zip(inline, stepfile, strict=True), start=1):
