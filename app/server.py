@@ -7,11 +7,14 @@ from contextlib import asynccontextmanager
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from app.api import ApiError, build_api_router
 from app.catalog import Backend
 from app.config import Settings
 from app.identity import BrowserIdMiddleware
+from app.request_log import RequestLogMiddleware
 from app.services import Services
 from app.ui import build_ui, launch_options
 
@@ -30,8 +33,28 @@ def create_app(services: Services) -> FastAPI:
         await services.monitor.stop()
         await services.backend.aclose()
 
-    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="VLM WebUI API",
+        summary="OpenAI-compatible Chat Completions for images and videos",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.add_middleware(BrowserIdMiddleware)
+    app.add_middleware(RequestLogMiddleware)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", "-")
+        log.exception("unexpected error in %s (request %s)", request.url.path, request_id)
+        return ApiError(
+            500, f"Internal error (request id {request_id}); see the server log.", "internal_error"
+        ).response()
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
@@ -42,6 +65,7 @@ def create_app(services: Services) -> FastAPI:
         }
 
     # Routes of our own must be registered before Gradio is mounted at "/".
+    app.include_router(build_api_router(services))
     demo = build_ui(services)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.concurrency * 8)
     return gr.mount_gradio_app(

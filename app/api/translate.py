@@ -1,0 +1,158 @@
+"""Incoming OpenAI `messages` → what goes upstream, through the same media pipeline as the UI.
+
+Data URLs are decoded, validated and normalized (and become Files API uploads for StepFun);
+videos become sampled frames for models without native video; http(s) URLs go to StepFun
+as they are (it fetches them) and are fetched here, safely, for the self-hosted server.
+Thinking text in earlier assistant messages is never sent back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.api.errors import ApiError
+from app.api.remote_media import RemoteMediaFetcher, RemoteMediaRefused
+from app.attachments import MediaResolver
+from app.catalog import Backend, ModelSpec, VideoMode
+from app.engine import media_ref
+from app.media import MediaError, MediaLibrary
+
+MAX_TEXT_CHARS = 1_000_000
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+/-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(;base64)?,", re.I)
+
+
+@dataclass
+class Translated:
+    messages: list[dict[str, Any]]
+    images: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def decode_data_url(url: str, where: str) -> bytes:
+    match = _DATA_URL.match(url)
+    if not match or ";base64," not in url[: match.end()]:
+        raise ApiError(400, f"{where}: only base64 data URLs are accepted.", param=where)
+    try:
+        return base64.b64decode(url[match.end() :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, f"{where}: the base64 data is not valid.", param=where) from None
+
+
+class MessageTranslator:
+    def __init__(self, library: MediaLibrary, resolver: MediaResolver, fetcher: RemoteMediaFetcher):
+        self.library = library
+        self.resolver = resolver
+        self.fetcher = fetcher
+
+    async def translate(self, spec: ModelSpec, messages: list[dict[str, Any]]) -> Translated:
+        if not messages:
+            raise ApiError(400, "messages must not be empty.", param="messages")
+        out = Translated(messages=[])
+        text_chars = 0
+        for index, message in enumerate(messages):
+            where = f"messages[{index}]"
+            role = message.get("role")
+            content = message.get("content")
+            if role not in ("system", "user", "assistant", "developer"):
+                raise ApiError(400, f"{where}.role {role!r} is not supported.", param=where)
+            if role == "assistant":
+                text = content if isinstance(content, str) else _joined_text(content)
+                text_chars += len(text or "")
+                out.messages.append({"role": "assistant", "content": text or ""})
+                continue
+            if isinstance(content, str) or content is None:
+                text_chars += len(content or "")
+                out.messages.append({"role": role, "content": content or ""})
+                continue
+            if not isinstance(content, list):
+                raise ApiError(400, f"{where}.content must be a string or a list.", param=where)
+            parts: list[dict[str, Any]] = []
+            for number, part in enumerate(content):
+                part_where = f"{where}.content[{number}]"
+                kind = part.get("type") if isinstance(part, dict) else None
+                if kind == "text":
+                    text_chars += len(part.get("text") or "")
+                    parts.append({"type": "text", "text": part.get("text") or ""})
+                elif kind in ("image_url", "video_url"):
+                    media_parts, images, note = await self._media(spec, part, kind, part_where)
+                    parts.extend(media_parts)
+                    out.images += images
+                    if note:
+                        out.notes.append(note)
+                else:
+                    raise ApiError(400, f"{part_where}: unsupported part type {kind!r}.")
+            out.messages.append({"role": role, "content": parts})
+        if text_chars > MAX_TEXT_CHARS:
+            raise ApiError(
+                413, f"The messages hold more than {MAX_TEXT_CHARS:,} characters of text."
+            )
+        if out.images > spec.max_images:
+            raise ApiError(
+                400,
+                f"{spec.id} takes at most {spec.max_images} images per request "
+                f"(this request has {out.images}, counting video frames).",
+            )
+        return out
+
+    async def _media(
+        self, spec: ModelSpec, part: dict, kind: str, where: str
+    ) -> tuple[list[dict], int, str | None]:
+        body = part.get(kind)
+        url = body.get("url") if isinstance(body, dict) else body
+        if not isinstance(url, str) or not url:
+            raise ApiError(400, f"{where}: {kind}.url is missing.", param=where)
+        detail = (body.get("detail") if isinstance(body, dict) else None) or "low"
+        detail = detail if detail in ("low", "high") else "low"
+        if kind == "image_url" and not spec.images:
+            raise ApiError(400, f"{spec.id} reads text only; it cannot take images ({where}).")
+        if kind == "video_url" and spec.video is VideoMode.NONE:
+            raise ApiError(400, f"{spec.id} cannot take videos ({where}).")
+
+        if url.startswith("stepfile://"):
+            if spec.backend is not Backend.STEPFUN:
+                raise ApiError(400, f"{where}: stepfile:// URLs only work with StepFun models.")
+            passthrough = {"url": url, "detail": detail} if kind == "image_url" else {"url": url}
+            return [{"type": kind, kind: passthrough}], int(kind == "image_url"), None
+        if url.startswith(("http://", "https://")):
+            if spec.backend is Backend.STEPFUN:  # StepFun fetches public URLs itself
+                passthrough = (
+                    {"url": url, "detail": detail} if kind == "image_url" else {"url": url}
+                )
+                return [{"type": kind, kind: passthrough}], int(kind == "image_url"), None
+            try:
+                data = await self.fetcher.fetch(url)
+            except RemoteMediaRefused as exc:
+                raise ApiError(400, f"{where}: {exc}", param=where) from None
+            filename = url.rsplit("/", 1)[-1][:80] or "remote"
+        elif url.startswith("data:"):
+            data = decode_data_url(url, where)
+            filename = f"{where}"
+        else:
+            raise ApiError(400, f"{where}: the url must be http(s), a data: URL or stepfile://.")
+
+        try:
+            stored = await asyncio.to_thread(self.library.ingest_bytes, data, filename)
+        except MediaError as exc:
+            raise ApiError(400, f"{where}: {exc}", param=where) from None
+        if stored.kind == "video" and kind == "image_url":
+            raise ApiError(400, f"{where}: this image_url holds a video; use video_url.")
+        if stored.kind == "image" and kind == "video_url":
+            raise ApiError(400, f"{where}: this video_url holds an image; use image_url.")
+        try:
+            resolved = await self.resolver.resolve(spec, media_ref(stored), detail)
+        except MediaError as exc:
+            raise ApiError(400, f"{where}: {exc}", param=where) from None
+        return resolved.parts, resolved.images, resolved.note
+
+
+def _joined_text(content: Any) -> str:
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+    )
