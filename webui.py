@@ -14,8 +14,6 @@ import sys
 
 from app.config import ConfigError, Settings, load_settings
 
-GRACEFUL_SHUTDOWN_S = 20  # supervisord's stopwaitsecs must be longer than this
-
 
 def _check_port_free(settings: Settings) -> None:
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -51,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.server import serve  # imported late: a config error should not wait for Gradio
 
-    serve(settings, graceful_shutdown_s=GRACEFUL_SHUTDOWN_S)
+    serve(settings)
     return 0
 
 

@@ -48,6 +48,7 @@ class Settings:
     video_max_frames: int = 16
     model_poll_interval: float = 5.0
     model_server_autostart: bool = False
+    shutdown_grace_s: float = 20.0  # supervisord's stopwaitsecs (30) must stay above this
     log_level: str = "INFO"
 
     @property
@@ -228,5 +229,6 @@ def load_settings(
         video_max_frames=_int(env, "WEBUI_VIDEO_MAX_FRAMES", 16, 1, 64),
         model_poll_interval=_float(env, "WEBUI_MODEL_POLL_INTERVAL", 5.0, 0.2, 3600),
         model_server_autostart=_bool(env, "MODEL_SERVER_AUTOSTART", False),
+        shutdown_grace_s=_float(env, "WEBUI_SHUTDOWN_GRACE", 20.0, 0, 25),
         log_level=log_level,
     )

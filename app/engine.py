@@ -258,6 +258,8 @@ class ChatEngine:
             yield TurnFailed(exc.message, exc.retryable)
         finally:
             self._in_flight.pop(message_id, None)
+            if status == STOPPED and not self.accepting:
+                status = INTERRUPTED  # cut off by a server shutdown, not by the person
             self._save(message_id, result, status=status, error=error)
 
     def _save(

@@ -96,7 +96,7 @@ class GracefulServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(settings: Settings, graceful_shutdown_s: int) -> None:
+def serve(settings: Settings) -> None:
     services = Services.build(settings)
     config = uvicorn.Config(
         create_app(services),
@@ -104,6 +104,6 @@ def serve(settings: Settings, graceful_shutdown_s: int) -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
-        timeout_graceful_shutdown=graceful_shutdown_s,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
     )
     GracefulServer(config, services).run()

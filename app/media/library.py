@@ -26,6 +26,7 @@ from app.media.images import normalize_image as _normalize_image
 from app.media.video import VideoFrame, probe_video, sample_frames, split_video
 
 CHUNK = 1024 * 1024
+BROWSER_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,16 @@ class MediaLibrary:
         meta = self._meta(sha256)
         ext = EXTENSIONS.get(meta["mime"], "") if meta else ""
         return self.blobs / sha256[:2] / f"{sha256}{ext}"
+
+    def display_path(self, sha256: str) -> tuple[Path, str]:
+        """A file a browser can show, with its mime type: the original where browsers read it,
+        else (HEIC, TIFF) the normalized JPEG."""
+        meta = self._meta(sha256) or {}
+        mime = meta.get("mime", "application/octet-stream")
+        if meta.get("kind") == "image" and mime not in BROWSER_IMAGES:
+            self.normalized_image(sha256, "low")
+            return self.cache / f"{sha256}-low.jpg", "image/jpeg"
+        return self.blob_path(sha256), mime
 
     def _meta(self, sha256: str) -> dict | None:
         try:

@@ -152,7 +152,7 @@ def build_ui(services: Services) -> gr.Blocks:
         composer.stop(ui.stopped, [live_turn, chatbot], [chatbot], cancels=[answering])
 
         new_chat.click(
-            ui.new_chat, None, [chatbot, conversation_id, live_turn, composer], cancels=[answering]
+            ui.new_chat, None, [chatbot, conversation_id, live_turn], cancels=[answering]
         ).then(sidebar.refresh_list, *list_io)
         search.change(sidebar.refresh_list, *list_io, show_progress="hidden")
         conversations.input(
@@ -160,6 +160,7 @@ def build_ui(services: Services) -> gr.Blocks:
             [conversations],
             [chatbot, conversation_id, model, effort, detail, title],
             cancels=[answering],
+            api_name="switch_conversation",
         )
         rename.click(sidebar.rename, [conversation_id, title, search], [conversations])
         title.submit(sidebar.rename, [conversation_id, title, search], [conversations])
@@ -171,7 +172,7 @@ def build_ui(services: Services) -> gr.Blocks:
             [confirm_box, conversations, chatbot, conversation_id, title],
             cancels=[answering],
         )
-        export.click(sidebar.export, [conversation_id], [exported])
+        export.click(sidebar.export, [conversation_id], [exported], api_name="export_conversation")
         upload.upload(
             sidebar.import_file, [upload], [conversations, title, chatbot, conversation_id]
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from app.store import COMPLETE, FAILED, STOPPED, STREAMING
 from app.ui import render
 
 YIELD_EVERY_S = 0.05  # re-rendering the whole history on every token is wasteful
+STOP_SETTLE_S = 5.0  # how long Stop waits for the cancelled stream to unwind before rendering
 
 
 def request_owner(request: gr.Request | None) -> str:
@@ -44,6 +47,10 @@ class LiveTurn:
 
     turn: PreparedTurn
     base: list[render.ChatMessage]
+    # Set when the streaming handler has finished (normally or by cancellation), so the Stop
+    # handler renders after the stream's last update instead of racing it.
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    outcome: tuple[str, str | None] | None = None
 
     def show(self, status: str, error: str | None = None) -> list[render.ChatMessage]:
         answer = render.render_answer(
@@ -144,19 +151,32 @@ class ChatHandlers:
             return
         status, error = COMPLETE, None
         last = 0.0
-        async for event in self.services.engine.stream_answer(live.turn):
-            if isinstance(event, TurnFailed):
-                status, error = FAILED, event.message
-                break
-            now = time.monotonic()
-            if now - last >= YIELD_EVERY_S:
-                last = now
-                yield live.show(STREAMING)
-        yield live.show(status, error)
+        try:
+            async for event in self.services.engine.stream_answer(live.turn):
+                if isinstance(event, TurnFailed):
+                    status, error = FAILED, event.message
+                    break
+                now = time.monotonic()
+                if now - last >= YIELD_EVERY_S:
+                    last = now
+                    yield live.show(STREAMING)
+            live.outcome = (status, error)
+            yield live.show(status, error)
+        finally:
+            live.finished.set()
 
-    def stopped(self, live: LiveTurn | None, chat: list[dict]):
-        """Stop pressed: the upstream request is cancelled; show what arrived, marked stopped."""
-        return chat if live is None else live.show(STOPPED)
+    async def stopped(self, live: LiveTurn | None, chat: list[dict]):
+        """Stop pressed: wait for the cancelled stream to unwind, then show what arrived.
+
+        The cancellation and this handler run concurrently; rendering first could be overwritten
+        by one last streaming update. An answer that completed just before Stop keeps its status.
+        """
+        if live is None:
+            return chat
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(live.finished.wait(), STOP_SETTLE_S)
+        return live.show(*(live.outcome or (STOPPED, None)))
 
     def new_chat(self):
-        return [], None, None, gr.update(value={"text": "", "files": []})
+        """A fresh conversation; whatever is typed in the composer stays."""
+        return [], None, None

@@ -45,10 +45,11 @@ def media_caption(ref: MediaRef) -> str:
 def render_user(message: Message, library: MediaLibrary) -> ChatMessage:
     content: list[dict[str, Any]] = []
     for ref in message.media:
+        path, mime = library.display_path(ref.sha256)
         content.append(
             {
                 "type": "file",
-                "file": {"path": str(library.blob_path(ref.sha256)), "mime_type": ref.mime},
+                "file": {"path": str(path), "mime_type": mime},
                 "alt_text": ref.filename,
             }
         )

@@ -2,69 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.browser import bot_texts, send, wait_for_bot_text
 from tests.fake_upstream import Reply
 from tests.media_factory import make_png
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-extensions",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(live_server.url)
-    page.wait_for_selector("#composer textarea")
-    yield page
-    context.close()
-
-
-def send(page, text: str, files=()) -> None:
-    if files:
-        page.set_input_files('#composer input[data-testid="file-upload"]', [str(f) for f in files])
-        page.wait_for_selector("#composer .thumbnail-item")
-    page.fill("#composer textarea", text)
-    page.press("#composer textarea", "Enter")
-
-
-def bot_texts(page) -> list[str]:
-    return page.locator('#chatbot [data-testid="bot"]').all_inner_texts()
-
-
-def wait_for_bot_text(page, needle: str, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(needle in text for text in bot_texts(page)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{needle!r} never appeared; bot messages: {bot_texts(page)}")
 
 
 def test_image_question_follow_up_and_reload(page, upstream, tmp_path, live_server):
@@ -107,6 +53,10 @@ def test_stop_cancels_the_answer(page, upstream):
     wait_for_bot_text(page, "slow slow")
     page.click('#composer button[aria-label="Stop"]')
     wait_for_bot_text(page, "Stopped")
+    time.sleep(1)  # no late streaming update may overwrite the stopped answer
+    (answer,) = bot_texts(page)
+    assert "Stopped" in answer and "slow slow" in answer
+    assert answer.count("slow") < 400
     deadline = time.monotonic() + 5
     while upstream.disconnects == before and time.monotonic() < deadline:
         time.sleep(0.05)

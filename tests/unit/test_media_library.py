@@ -91,3 +91,14 @@ def test_ingest_bytes(tmp_path):
     assert stored.kind == "image" and stored.path.exists()
     video = library.ingest_bytes(make_video(tmp_path / "v.mp4", seconds=1).read_bytes(), "v.mp4")
     assert video.kind == "video" and video.path.exists()
+
+
+def test_display_path_is_something_a_browser_shows(tmp_path):
+    from tests.media_factory import make_heic
+
+    library = MediaLibrary(tmp_path / "media")
+    png = library.ingest_file(make_png(tmp_path / "a.png"), "a.png")
+    assert library.display_path(png.sha256) == (png.path, "image/png")
+    heic = library.ingest_file(make_heic(tmp_path / "b.heic"), "b.heic")
+    path, mime = library.display_path(heic.sha256)
+    assert mime == "image/jpeg" and path.read_bytes()[:3] == b"\xff\xd8\xff"

@@ -1,0 +1,39 @@
+"""Helpers for driving the page in Debian's Chromium (selectors from Gradio 6's markup)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-extensions",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def send(page, text: str, files=()) -> None:
+    if files:
+        page.set_input_files('#composer input[data-testid="file-upload"]', [str(f) for f in files])
+        page.wait_for_selector("#composer .thumbnail-item")
+    page.fill("#composer textarea", text)
+    page.press("#composer textarea", "Enter")
+
+
+def bot_texts(page) -> list[str]:
+    return page.locator('#chatbot [data-testid="bot"]').all_inner_texts()
+
+
+def wait_for_bot_text(page, needle: str, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(needle in text for text in bot_texts(page)):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} never appeared; bot messages: {bot_texts(page)}")

@@ -1,0 +1,181 @@
+"""Conversations that last: the sidebar, ownership, restarts and crashes, in Chromium."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import time
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from tests.conftest import start_server
+from tests.e2e.browser import bot_texts, send, wait_for_bot_text
+from tests.fake_upstream import Reply, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def open_page(browser, url: str, context=None):
+    context = context or browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(url)
+    page.wait_for_selector("#composer textarea")
+    return page
+
+
+def sidebar_titles(page) -> list[str]:
+    return [t.split(" · ")[0] for t in page.locator("#conversations label").all_inner_texts()]
+
+
+def wait_for_titles(page, expected: list[str], timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if sidebar_titles(page) == expected:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"sidebar shows {sidebar_titles(page)}, expected {expected}")
+
+
+@pytest.fixture
+def server(fake_upstream, tmp_path):
+    server = start_server(fake_upstream, tmp_path / "data", tmp_path)
+    yield server
+    server.stop()
+
+
+def test_create_switch_rename_search_delete(browser, server, upstream):
+    page = open_page(browser, server.url)
+    upstream.script(Reply(content="About invoices."), Reply(content="About holidays."))
+    send(page, "Invoice from ACME, total?")
+    wait_for_bot_text(page, "About invoices.")
+    page.click("#new-chat")
+    send(page, "Holiday photo ideas")
+    wait_for_bot_text(page, "About holidays.")
+    wait_for_titles(page, ["Holiday photo ideas", "Invoice from ACME, total?"])
+
+    page.locator("#conversations label", has_text="Invoice from ACME").click()
+    wait_for_bot_text(page, "About invoices.")
+    assert not any("About holidays." in t for t in bot_texts(page))
+
+    page.click("#manage")
+    page.fill("#conversation-title textarea, #conversation-title input", "ACME invoice")
+    page.click("#rename")
+    wait_for_titles(page, ["Holiday photo ideas", "ACME invoice"])
+
+    page.fill("#conversation-search textarea, #conversation-search input", "holiday")
+    wait_for_titles(page, ["Holiday photo ideas"])
+    page.fill("#conversation-search textarea, #conversation-search input", "")
+    wait_for_titles(page, ["Holiday photo ideas", "ACME invoice"])
+
+    page.click("#delete")
+    page.click("#confirm-delete-yes")
+    wait_for_titles(page, ["Holiday photo ideas"])
+    assert bot_texts(page) == []
+
+
+def test_two_browsers_never_see_each_other(browser, server, upstream):
+    alice = open_page(browser, server.url)
+    send(alice, "Alice's private receipt")
+    wait_for_bot_text(alice, "Hello from the fake model.")
+    wait_for_titles(alice, ["Alice's private receipt"])
+
+    bob = open_page(browser, server.url)  # a new context: another browser, another cookie
+    time.sleep(1)
+    assert sidebar_titles(bob) == [] and bot_texts(bob) == []
+    bob.reload()
+    bob.wait_for_selector("#composer textarea")
+    time.sleep(1)
+    assert sidebar_titles(bob) == []
+
+    # A raw client that knows Alice's conversation id still gets nothing.
+    database = sqlite3.connect(server.data_dir / "webui.sqlite3")
+    (conversation_id,) = database.execute("SELECT id FROM conversations").fetchone()
+    # Gradio refuses an id that is not among this client's own choices; were it let through,
+    # the store, scoped by owner, would find nothing.
+    client = Client(server.url, verbose=False)
+    with pytest.raises(AppError) as refused:
+        client.predict(conversation_id, api_name="/switch_conversation")
+    assert "Alice" not in str(refused.value)
+    # The conversation to export is server-side state of the page: a client cannot name one.
+    with pytest.raises(AppError) as refused:
+        client.predict(api_name="/export_conversation")
+    assert "Open a conversation first" in str(refused.value)
+
+
+def test_logged_in_users_are_isolated(browser, fake_upstream, tmp_path, upstream):
+    server = start_server(
+        fake_upstream, tmp_path / "data", tmp_path, WEBUI_AUTH="alice:pw-a,bob:pw-b"
+    )
+    try:
+        pages = {}
+        for user, password in (("alice", "pw-a"), ("bob", "pw-b")):
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            login = context.request.post(
+                f"{server.url}/login", form={"username": user, "password": password}
+            )
+            assert login.ok
+            pages[user] = open_page(browser, server.url, context)
+        send(pages["alice"], "Alice's chart")
+        wait_for_bot_text(pages["alice"], "Hello from the fake model.")
+        wait_for_titles(pages["alice"], ["Alice's chart"])
+        pages["bob"].reload()
+        pages["bob"].wait_for_selector("#composer textarea")
+        time.sleep(1)
+        assert sidebar_titles(pages["bob"]) == []
+        owners = (
+            sqlite3.connect(server.data_dir / "webui.sqlite3")
+            .execute("SELECT DISTINCT owner FROM conversations")
+            .fetchall()
+        )
+        assert owners == [("user:alice",)]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("how", ["restart", "sigterm", "kill -9"])
+def test_conversation_survives(browser, fake_upstream, upstream, tmp_path, how):
+    port = free_port()
+    grace = {"WEBUI_SHUTDOWN_GRACE": "3"}
+    server = start_server(fake_upstream, tmp_path / "data", tmp_path, port=port, **grace)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = open_page(browser, server.url, context)
+    upstream.script(Reply(content="First answer, complete."))
+    send(page, "First question")
+    wait_for_bot_text(page, "First answer, complete.")
+    if how == "restart":
+        assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its stop
+        assert "Application shutdown complete" in server.log()
+    else:
+        # Longer than the graceful-shutdown window, so SIGTERM cannot wait for its end.
+        upstream.script(Reply(content="partial " * 2000, chunk_size=8, delay_s=0.02))
+        send(page, "Second question, long answer")
+        wait_for_bot_text(page, "partial partial partial")
+        time.sleep(1.5)  # at least one periodic save of the growing answer
+        started = time.monotonic()
+        code = server.stop(signal.SIGTERM if how == "sigterm" else signal.SIGKILL, timeout=30)
+        assert time.monotonic() - started < 10
+        if how == "sigterm":
+            assert code in (0, -signal.SIGTERM)
+            assert "saved 1 answer(s) in flight" in server.log()
+        else:
+            assert code == -signal.SIGKILL
+
+    database = sqlite3.connect(tmp_path / "data" / "webui.sqlite3")
+    assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    database.close()
+
+    server = start_server(fake_upstream, tmp_path / "data", tmp_path, port=port, **grace)
+    try:
+        page.reload()
+        page.wait_for_selector('#chatbot [data-testid="user"]')
+        wait_for_bot_text(page, "First answer, complete.")
+        if how != "restart":
+            wait_for_bot_text(page, "partial partial")
+            wait_for_bot_text(page, "Interrupted")
+        assert sidebar_titles(page) == ["First question"]
+    finally:
+        server.stop()
+        context.close()
