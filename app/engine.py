@@ -217,7 +217,7 @@ class ChatEngine:
         )
         status = STOPPED  # anything that is not a normal end or a reported failure
         error: str | None = None
-        last_save = time.monotonic()
+        started = last_save = time.monotonic()
         self._in_flight[message_id] = result
         try:
             for attempt in (1, 2):
@@ -261,6 +261,13 @@ class ChatEngine:
             if status == STOPPED and not self.accepting:
                 status = INTERRUPTED  # cut off by a server shutdown, not by the person
             self._save(message_id, result, status=status, error=error)
+            log.info(
+                "turn id=%s model=%s status=%s %.0fms",
+                message_id,
+                turn.spec.id,
+                status,
+                (time.monotonic() - started) * 1000,
+            )
 
     def _save(
         self, message_id: int, result: TurnResult, *, status: str, error: str | None = None

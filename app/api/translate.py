@@ -56,6 +56,8 @@ class MessageTranslator:
         text_chars = 0
         for index, message in enumerate(messages):
             where = f"messages[{index}]"
+            if not isinstance(message, dict):
+                raise ApiError(400, f"{where} must be an object.", param=where)
             role = message.get("role")
             content = message.get("content")
             if role not in ("system", "user", "assistant", "developer"):

@@ -124,7 +124,7 @@ def build_ui(services: Services) -> gr.Blocks:
             file_types=ACCEPTED_FILES,
             file_count="multiple",
             sources=["upload"],
-            stop_btn=True,
+            stop_btn=False,  # shown only while an answer streams (ChatHandlers.submit)
             max_plain_text_length=1_000_000,
             autofocus=True,
         )
@@ -149,6 +149,8 @@ def build_ui(services: Services) -> gr.Blocks:
         submitted.then(sidebar.refresh_list, *list_io, show_progress="hidden")
         answering = submitted.then(ui.stream, [live_turn], [chatbot], show_progress="hidden")
         answering.then(sidebar.refresh_list, *list_io, show_progress="hidden")
+        # Runs after the answer ends however it ends (done, failed, stopped, switched away).
+        answering.then(ui.composer_idle, None, [composer], queue=False, show_progress="hidden")
         composer.stop(ui.stopped, [live_turn, chatbot], [chatbot], cancels=[answering])
 
         new_chat.click(

@@ -141,7 +141,7 @@ class ChatHandlers:
             return [*history, render.notice(str(exc))], gr.update(), conversation_id, None
         history.append(render.render_user(turn.user_message, self.services.library))
         live = LiveTurn(turn, history)
-        cleared = gr.update(value={"text": "", "files": []})
+        cleared = gr.update(value={"text": "", "files": []}, submit_btn=False, stop_btn=True)
         return live.show(STREAMING), cleared, turn.conversation.id, live
 
     async def stream(self, live: LiveTurn | None):
@@ -176,6 +176,11 @@ class ChatHandlers:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(live.finished.wait(), STOP_SETTLE_S)
         return live.show(*(live.outcome or (STOPPED, None)))
+
+    @staticmethod
+    def composer_idle():
+        """No answer is streaming: offer Send again instead of Stop."""
+        return gr.update(submit_btn=True, stop_btn=False)
 
     def new_chat(self):
         """A fresh conversation; whatever is typed in the composer stays."""

@@ -49,14 +49,20 @@ def test_image_question_follow_up_and_reload(page, upstream, tmp_path, live_serv
 def test_stop_cancels_the_answer(page, upstream):
     upstream.script(Reply(content="slow " * 400, chunk_size=5, delay_s=0.03))
     before = upstream.disconnects
+    stop_button = page.locator('#composer button[aria-label="Stop"]')
+    send_button = page.locator('#composer button[data-testid="submit-button"]')
+    assert stop_button.count() == 0 and send_button.is_visible()  # Stop only while streaming
     send(page, "Write a long answer")
     wait_for_bot_text(page, "slow slow")
-    page.click('#composer button[aria-label="Stop"]')
+    assert send_button.count() == 0
+    stop_button.click()
     wait_for_bot_text(page, "Stopped")
     time.sleep(1)  # no late streaming update may overwrite the stopped answer
     (answer,) = bot_texts(page)
     assert "Stopped" in answer and "slow slow" in answer
     assert answer.count("slow") < 400
+    send_button.wait_for(state="visible", timeout=5000)
+    assert stop_button.count() == 0
     deadline = time.monotonic() + 5
     while upstream.disconnects == before and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import time
@@ -147,7 +148,11 @@ def test_conversation_survives(browser, fake_upstream, upstream, tmp_path, how):
     wait_for_bot_text(page, "First answer, complete.")
     if how == "restart":
         assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its stop
-        assert "Application shutdown complete" in server.log()
+        log = server.log()
+        assert "Application shutdown complete" in log
+        # One line per turn: id, model, outcome, duration; never the key or the question.
+        assert re.search(r"turn id=\d+ model=\S+ status=complete \d+ms", log)
+        assert "sk-test-secret-key-123" not in log and "First question" not in log
     else:
         # Longer than the graceful-shutdown window, so SIGTERM cannot wait for its end.
         upstream.script(Reply(content="partial " * 2000, chunk_size=8, delay_s=0.02))

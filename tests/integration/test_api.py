@@ -107,6 +107,11 @@ def test_unknown_model_and_bad_input(live_server):
         f"{live_server.url}/api/v1/chat/completions", data="{not json", timeout=10
     )
     assert response.status_code == 400 and "not valid JSON" in error_of(response)["message"]
+    response = post(live_server, {"model": "Step3-VL-10B", "messages": ["hello"]})
+    assert (
+        response.status_code == 400
+        and "messages[0] must be an object" in error_of(response)["message"]
+    )
     not_image = {
         "type": "image_url",
         "image_url": {"url": "data:image/png;base64," + base64.b64encode(b"hello").decode()},
