@@ -21,7 +21,7 @@ from app.catalog import Catalog, ModelSpec, VideoMode
 from app.config import Settings
 from app.context import build_request
 from app.events import Note, StreamEvent, TurnResult
-from app.media import MediaError, MediaLibrary, StoredMedia
+from app.media import MediaError, MediaLibrary
 from app.status import Availability, StatusMonitor
 from app.store import (
     COMPLETE,
@@ -67,19 +67,6 @@ class PreparedTurn:
 
 
 EngineEvent = StreamEvent | Note | TurnFailed
-
-
-def media_ref(stored: StoredMedia, filename: str | None = None) -> MediaRef:
-    return MediaRef(
-        sha256=stored.sha256,
-        filename=filename or stored.filename,
-        kind=stored.kind,
-        mime=stored.mime,
-        size_bytes=stored.size_bytes,
-        width=stored.width,
-        height=stored.height,
-        duration_s=stored.duration_s,
-    )
 
 
 def _suggest_visual_model(catalog: Catalog, kind: str) -> str:
@@ -167,7 +154,7 @@ class ChatEngine:
                 raise TurnRejected(
                     f"{attachment.filename} could not be read; please attach it again."
                 ) from None
-            refs.append(media_ref(stored, attachment.filename))
+            refs.append(MediaRef.from_stored(stored, attachment.filename))
         return refs
 
     # -- step 1 -------------------------------------------------------------------------------

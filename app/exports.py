@@ -132,18 +132,7 @@ def import_json(store: Store, library: MediaLibrary, owner: str, data: bytes) ->
             for entry in raw.get("media", []):
                 blob = base64.b64decode(entry["data_base64"], validate=True)
                 stored = library.ingest_bytes(blob, entry.get("filename") or "file")
-                media.append(
-                    MediaRef(
-                        sha256=stored.sha256,
-                        filename=entry.get("filename") or stored.filename,
-                        kind=stored.kind,
-                        mime=stored.mime,
-                        size_bytes=stored.size_bytes,
-                        width=stored.width,
-                        height=stored.height,
-                        duration_s=stored.duration_s,
-                    )
-                )
+                media.append(MediaRef.from_stored(stored, entry.get("filename")))
             if raw["role"] not in ("user", "assistant"):
                 raise ValueError("role")
             messages.append((raw, media))

@@ -16,7 +16,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.media import StoredMedia
 
 SCHEMA_VERSION = 1
 
@@ -98,6 +101,20 @@ class MediaRef:
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
+
+    @classmethod
+    def from_stored(cls, stored: StoredMedia, filename: str | None = None) -> MediaRef:
+        """A message's reference to a library file, under the name the person gave it."""
+        return cls(
+            sha256=stored.sha256,
+            filename=filename or stored.filename,
+            kind=stored.kind,
+            mime=stored.mime,
+            size_bytes=stored.size_bytes,
+            width=stored.width,
+            height=stored.height,
+            duration_s=stored.duration_s,
+        )
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from app.api.errors import ApiError
 from app.api.remote_media import RemoteMediaFetcher, RemoteMediaRefused
 from app.attachments import MediaResolver
 from app.catalog import Backend, ModelSpec, VideoMode
-from app.engine import media_ref
 from app.media import MediaError, MediaLibrary
+from app.store import MediaRef
 
 MAX_TEXT_CHARS = 1_000_000
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+/-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(;base64)?,", re.I)
@@ -146,7 +146,7 @@ class MessageTranslator:
         if stored.kind == "image" and kind == "video_url":
             raise ApiError(400, f"{where}: this video_url holds an image; use image_url.")
         try:
-            resolved = await self.resolver.resolve(spec, media_ref(stored), detail)
+            resolved = await self.resolver.resolve(spec, MediaRef.from_stored(stored), detail)
         except MediaError as exc:
             raise ApiError(400, f"{where}: {exc}", param=where) from None
         return resolved.parts, resolved.images, resolved.note

@@ -31,7 +31,15 @@ def sidebar_titles(page) -> list[str]:
     return [t.split(" · ")[0] for t in page.locator("#conversations label").all_inner_texts()]
 
 
-def wait_for_titles(page, expected: list[str], timeout_s: float = 10) -> None:
+def wait_until(condition, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition never became true")
+        time.sleep(0.1)
+
+
+def wait_for_titles(page, expected: list[str], timeout_s: float = 20) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if sidebar_titles(page) == expected:
@@ -62,7 +70,9 @@ def test_create_switch_rename_search_delete(browser, server, upstream):
     assert not any("About holidays." in t for t in bot_texts(page))
 
     page.click("#manage")
-    page.fill("#conversation-title textarea, #conversation-title input", "ACME invoice")
+    title_box = page.locator("#conversation-title textarea, #conversation-title input")
+    wait_until(lambda: title_box.input_value() == "Invoice from ACME, total?")  # as a person would
+    title_box.fill("ACME invoice")
     page.click("#rename")
     wait_for_titles(page, ["Holiday photo ideas", "ACME invoice"])
 

@@ -4,10 +4,9 @@ import zipfile
 
 import pytest
 
-from app.engine import media_ref
 from app.exports import ImportRejected, export_json, export_markdown_zip, import_json
 from app.media import MediaLibrary
-from app.store import COMPLETE, STOPPED, Store
+from app.store import COMPLETE, STOPPED, MediaRef, Store
 from tests.media_factory import make_png, make_video
 
 OWNER = "anon:exporter"
@@ -21,7 +20,10 @@ def filled(tmp_path):
     clip = library.ingest_file(make_video(tmp_path / "rec.mp4", seconds=2), "rec.mp4")
     conv = store.create_conversation(OWNER, model="step-3.7-flash", effort="high", detail="high")
     store.add_user_message(
-        OWNER, conv.id, "Extract the invoice", [media_ref(picture), media_ref(clip)]
+        OWNER,
+        conv.id,
+        "Extract the invoice",
+        [MediaRef.from_stored(picture), MediaRef.from_stored(clip)],
     )
     answer = store.start_assistant_message(conv.id, model="step-3.7-flash", effort="high")
     store.save_assistant_message(
