@@ -36,18 +36,21 @@ def owner_for(username: str | None, cookies: dict[str, str] | None) -> str | Non
     return None
 
 
-def _cookie_from_scope(scope: Scope) -> str | None:
+def request_cookies(scope: Scope) -> dict[str, str]:
+    """The cookies of an ASGI request; none at all if the header does not parse."""
+    jar: SimpleCookie = SimpleCookie()
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            jar = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
             except Exception:
-                return None
-            morsel = jar.get(COOKIE_NAME)
-            if morsel is not None and valid_browser_id(morsel.value):
-                return morsel.value
-    return None
+                return {}
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def _cookie_from_scope(scope: Scope) -> str | None:
+    browser_id = request_cookies(scope).get(COOKIE_NAME)
+    return browser_id if valid_browser_id(browser_id) else None
 
 
 class BrowserIdMiddleware:

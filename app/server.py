@@ -14,9 +14,10 @@ from app.api import ApiError, build_api_router
 from app.catalog import Backend
 from app.config import Settings
 from app.identity import BrowserIdMiddleware
+from app.media_access import MediaAccessMiddleware, gradio_user_lookup
 from app.request_log import RequestLogMiddleware
 from app.services import Services
-from app.ui import build_ui, launch_options
+from app.ui import build_ui, launch_options, serve_media_in_place
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,9 @@ def create_app(services: Services) -> FastAPI:
     # Routes of our own must be registered before Gradio is mounted at "/".
     app.include_router(build_api_router(services))
     demo = build_ui(services)
+    serve_media_in_place(settings.media_dir)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.concurrency * 8)
-    return gr.mount_gradio_app(
+    app = gr.mount_gradio_app(
         app,
         demo,
         path="/",
@@ -80,6 +82,9 @@ def create_app(services: Services) -> FastAPI:
         footer_links=[],
         **launch_options(),
     )
+    users = gradio_user_lookup(app) if settings.auth else None
+    app.add_middleware(MediaAccessMiddleware, store=services.store, user_lookup=users)
+    return app
 
 
 class GracefulServer(uvicorn.Server):

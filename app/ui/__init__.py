@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -53,6 +54,7 @@ I18N = gr.I18n(
     },
 )
 
+UPLOAD_CACHE_CLEANING = (3600, 24 * 3600)  # every hour, files older than a day
 ACCEPTED_FILES = ["image", "video", ".heic", ".heif", ".mkv", ".webm", ".mov"]
 
 
@@ -61,10 +63,21 @@ def launch_options() -> dict[str, Any]:
     return {"css": CSS, "i18n": I18N, "theme": gr.themes.Soft()}
 
 
+def serve_media_in_place(media_dir: Path) -> None:
+    """Let the chat show stored media straight from the library.
+
+    Otherwise Gradio hashes and copies every file in the history into its cache on every render,
+    streaming updates included: over 100 ms per 150 MB video each time, blocking the event loop
+    for every user (bench/bench_render.py). Access is still checked per owner (media_access.py).
+    """
+    gr.set_static_paths([str(media_dir)])
+
+
 def build_ui(services: Services) -> gr.Blocks:
     ui = ChatHandlers(services)
     sidebar = ConversationHandlers(services)
-    with gr.Blocks(title="VLM Chat", fill_height=True) as demo:
+    # Gradio's upload cache only holds files on their way into the media library: clean it.
+    with gr.Blocks(title="VLM Chat", fill_height=True, delete_cache=UPLOAD_CACHE_CLEANING) as demo:
         conversation_id = gr.State(None)
         live_turn = gr.State(None)
 

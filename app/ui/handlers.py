@@ -173,7 +173,7 @@ class ChatHandlers:
         """
         if live is None:
             return chat
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(asyncio.TimeoutError):  # builtin TimeoutError only from 3.11
             await asyncio.wait_for(live.finished.wait(), STOP_SETTLE_S)
         return live.show(*(live.outcome or (STOPPED, None)))
 

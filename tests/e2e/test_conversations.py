@@ -8,12 +8,14 @@ import sqlite3
 import time
 
 import pytest
+import requests
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from tests.conftest import start_server
 from tests.e2e.browser import bot_texts, send, wait_for_bot_text
 from tests.fake_upstream import Reply, free_port
+from tests.media_factory import make_png
 
 pytestmark = pytest.mark.e2e
 
@@ -87,11 +89,26 @@ def test_create_switch_rename_search_delete(browser, server, upstream):
     assert bot_texts(page) == []
 
 
-def test_two_browsers_never_see_each_other(browser, server, upstream):
+def shown_media_urls(page) -> list[str]:
+    page.wait_for_selector("#chatbot img")
+    return [img.get_attribute("src") for img in page.locator("#chatbot img").all()]
+
+
+def assert_media_only_for(owner_page, other_page, urls: list[str]) -> None:
+    """The chat's media URLs answer the owner's browser and nobody else's."""
+    assert urls and all(re.search(r"/[0-9a-f]{64}\.png$", url) for url in urls)
+    for url in urls:
+        assert owner_page.request.get(url).status == 200
+        assert other_page.request.get(url).status == 404
+        assert requests.get(url, timeout=10).status_code == 404  # no cookie at all
+
+
+def test_two_browsers_never_see_each_other(browser, server, upstream, tmp_path):
     alice = open_page(browser, server.url)
-    send(alice, "Alice's private receipt")
+    send(alice, "Alice's private receipt", [make_png(tmp_path / "receipt.png", "white")])
     wait_for_bot_text(alice, "Hello from the fake model.")
     wait_for_titles(alice, ["Alice's private receipt"])
+    alice_media = shown_media_urls(alice)
 
     bob = open_page(browser, server.url)  # a new context: another browser, another cookie
     time.sleep(1)
@@ -100,6 +117,7 @@ def test_two_browsers_never_see_each_other(browser, server, upstream):
     bob.wait_for_selector("#composer textarea")
     time.sleep(1)
     assert sidebar_titles(bob) == []
+    assert_media_only_for(alice, bob, alice_media)
 
     # A raw client that knows Alice's conversation id still gets nothing.
     database = sqlite3.connect(server.data_dir / "webui.sqlite3")
@@ -115,6 +133,13 @@ def test_two_browsers_never_see_each_other(browser, server, upstream):
         client.predict(api_name="/export_conversation")
     assert "Open a conversation first" in str(refused.value)
 
+    # Deleted means gone, also from Gradio's copy of the file.
+    alice.click("#manage")
+    alice.click("#delete")
+    alice.click("#confirm-delete-yes")
+    wait_for_titles(alice, [])
+    assert all(alice.request.get(url).status == 404 for url in alice_media)
+
 
 def test_logged_in_users_are_isolated(browser, fake_upstream, tmp_path, upstream):
     server = start_server(
@@ -129,13 +154,18 @@ def test_logged_in_users_are_isolated(browser, fake_upstream, tmp_path, upstream
             )
             assert login.ok
             pages[user] = open_page(browser, server.url, context)
-        send(pages["alice"], "Alice's chart")
+        send(pages["alice"], "Alice's chart", [make_png(tmp_path / "chart.png", "navy")])
         wait_for_bot_text(pages["alice"], "Hello from the fake model.")
         wait_for_titles(pages["alice"], ["Alice's chart"])
         pages["bob"].reload()
         pages["bob"].wait_for_selector("#composer textarea")
         time.sleep(1)
         assert sidebar_titles(pages["bob"]) == []
+        alice_media = shown_media_urls(pages["alice"])
+        for url in alice_media:  # logged in, but not the owner; and not logged in at all
+            assert pages["bob"].request.get(url).status == 404
+            assert requests.get(url, timeout=10).status_code in (401, 403, 404)
+            assert pages["alice"].request.get(url).status == 200
         owners = (
             sqlite3.connect(server.data_dir / "webui.sqlite3")
             .execute("SELECT DISTINCT owner FROM conversations")
