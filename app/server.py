@@ -75,6 +75,8 @@ def create_app(services: Services) -> FastAPI:
         demo,
         path="/",
         auth=list(settings.auth) or None,
+        # Static paths are served anyway; allowing the folder too makes a blob missing from disk
+        # show as one broken image instead of failing the whole chat render.
         allowed_paths=[str(settings.media_dir)],
         max_file_size=f"{settings.max_upload_mb}mb",
         enable_monitoring=False,

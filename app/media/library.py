@@ -66,20 +66,26 @@ class MediaLibrary:
     def _sidecar(self, sha256: str) -> Path:
         return self.blobs / sha256[:2] / f"{sha256}.json"
 
+    def _blob_file(self, sha256: str, mime: str) -> Path:
+        return self.blobs / sha256[:2] / f"{sha256}{EXTENSIONS.get(mime, '')}"
+
+    def _normalized_file(self, sha256: str, detail: str) -> Path:
+        return self.cache / f"{sha256}-{detail}.jpg"
+
     def blob_path(self, sha256: str) -> Path:
         meta = self._meta(sha256)
-        ext = EXTENSIONS.get(meta["mime"], "") if meta else ""
-        return self.blobs / sha256[:2] / f"{sha256}{ext}"
+        return self._blob_file(sha256, meta["mime"] if meta else "")
 
-    def display_path(self, sha256: str) -> tuple[Path, str]:
+    def display_path(self, sha256: str, kind: str, mime: str) -> tuple[Path, str]:
         """A file a browser can show, with its mime type: the original where browsers read it,
-        else (HEIC, TIFF) the normalized JPEG."""
-        meta = self._meta(sha256) or {}
-        mime = meta.get("mime", "application/octet-stream")
-        if meta.get("kind") == "image" and mime not in BROWSER_IMAGES:
-            self.normalized_image(sha256, "low")
-            return self.cache / f"{sha256}-low.jpg", "image/jpeg"
-        return self.blob_path(sha256), mime
+        else (HEIC, TIFF) the normalized JPEG. Kind and mime come from the caller's reference,
+        so rendering a long history reads no sidecar files."""
+        if kind == "image" and mime not in BROWSER_IMAGES:
+            jpeg = self._normalized_file(sha256, "low")
+            if not jpeg.exists():
+                self.normalized_image(sha256, "low")
+            return jpeg, "image/jpeg"
+        return self._blob_file(sha256, mime), mime
 
     def _meta(self, sha256: str) -> dict | None:
         try:
@@ -115,7 +121,7 @@ class MediaLibrary:
             "height": info.height,
             "duration_s": info.duration_s,
         }
-        target = self.blobs / sha[:2] / f"{sha}{EXTENSIONS[mime]}"
+        target = self._blob_file(sha, mime)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
@@ -140,7 +146,7 @@ class MediaLibrary:
     def _store_image(self, data: bytes, filename: str, mime: str) -> StoredMedia:
         width, height, _format = validate_image(data, filename)
         sha = hashlib.sha256(data).hexdigest()
-        target = self.blobs / sha[:2] / f"{sha}{EXTENSIONS[mime]}"
+        target = self._blob_file(sha, mime)
         if not target.exists():
             _write_atomic(target, data)
         meta = {
@@ -173,7 +179,7 @@ class MediaLibrary:
 
     # -- derived forms, cached ------------------------------------------------------------------
     def normalized_image(self, sha256: str, detail: str) -> NormalizedImage:
-        cached = self.cache / f"{sha256}-{detail}.jpg"
+        cached = self._normalized_file(sha256, detail)
         notes_path = cached.with_suffix(".json")
         if cached.exists() and notes_path.exists():
             info = json.loads(notes_path.read_text())

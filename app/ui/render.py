@@ -45,7 +45,7 @@ def media_caption(ref: MediaRef) -> str:
 def render_user(message: Message, library: MediaLibrary) -> ChatMessage:
     content: list[dict[str, Any]] = []
     for ref in message.media:
-        path, mime = library.display_path(ref.sha256)
+        path, mime = library.display_path(ref.sha256, ref.kind, ref.mime)
         content.append(
             {
                 "type": "file",

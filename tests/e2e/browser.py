@@ -18,6 +18,24 @@ LAUNCH_ARGS = [
 ]
 
 
+def open_page(browser, url: str, context=None):
+    """A page on `url` in `context` (default: a fresh one, i.e. another browser's cookies)."""
+    context = context or browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(url)
+    page.wait_for_selector("#composer textarea")
+    return page
+
+
+def wait_until(condition, timeout_s: float = 20, explain=lambda: "condition never became true"):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(explain())
+        time.sleep(0.1)
+
+
 def send(page, text: str, files=()) -> None:
     if files:
         page.set_input_files('#composer input[data-testid="file-upload"]', [str(f) for f in files])
@@ -31,9 +49,8 @@ def bot_texts(page) -> list[str]:
 
 
 def wait_for_bot_text(page, needle: str, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(needle in text for text in bot_texts(page)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{needle!r} never appeared; bot messages: {bot_texts(page)}")
+    wait_until(
+        lambda: any(needle in text for text in bot_texts(page)),
+        timeout_s,
+        lambda: f"{needle!r} never appeared; bot messages: {bot_texts(page)}",
+    )

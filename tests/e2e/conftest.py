@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, LAUNCH_ARGS
+from tests.e2e.browser import CHROMIUM, LAUNCH_ARGS, open_page
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +20,6 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(live_server.url)
-    page.wait_for_selector("#composer textarea")
+    page = open_page(browser, live_server.url)
     yield page
-    context.close()
+    page.context.close()

@@ -98,7 +98,7 @@ def test_display_path_is_something_a_browser_shows(tmp_path):
 
     library = MediaLibrary(tmp_path / "media")
     png = library.ingest_file(make_png(tmp_path / "a.png"), "a.png")
-    assert library.display_path(png.sha256) == (png.path, "image/png")
+    assert library.display_path(png.sha256, png.kind, png.mime) == (png.path, "image/png")
     heic = library.ingest_file(make_heic(tmp_path / "b.heic"), "b.heic")
-    path, mime = library.display_path(heic.sha256)
+    path, mime = library.display_path(heic.sha256, heic.kind, heic.mime)
     assert mime == "image/jpeg" and path.read_bytes()[:3] == b"\xff\xd8\xff"
