@@ -110,6 +110,20 @@ class ChatEngine:
         return len(self._in_flight)
 
     # -- checks -------------------------------------------------------------------------------
+    def default_model(self, conversation: Conversation | None = None) -> str | None:
+        """The model to use when none is picked: the conversation's, the configured default,
+        else the first model that is ready, else the first one."""
+        for preferred in (
+            conversation.model if conversation else None,
+            self.settings.default_model,
+        ):
+            if preferred and self.catalog.get(preferred):
+                return preferred
+        for spec in self.catalog:
+            if self.monitor.model_status(spec.id).availability is Availability.READY:
+                return spec.id
+        return next((spec.id for spec in self.catalog), None)
+
     def model_or_reject(self, model_id: str | None) -> ModelSpec:
         spec = self.catalog.get(model_id or "")
         if spec is None:
@@ -174,15 +188,16 @@ class ChatEngine:
         text = text.strip()
         if not text and not attachments:
             raise TurnRejected("Type a question or attach an image or video first.")
-        spec = self.model_or_reject(model_id)
+        conversation = (
+            self.store.get_conversation(owner, conversation_id) if conversation_id else None
+        )
+        # No model picked: the page sent before its model list loaded; use what it would show.
+        spec = self.model_or_reject(model_id or self.default_model(conversation))
         refs = await asyncio.to_thread(self._ingest, attachments)
         self.check_media_fits(spec, [(r.kind, r.filename) for r in refs])
         effort = spec.effort_for(effort)
         detail = detail if detail in ("low", "high") else "low"
 
-        conversation = (
-            self.store.get_conversation(owner, conversation_id) if conversation_id else None
-        )
         if conversation is None:
             conversation = self.store.create_conversation(
                 owner, model=spec.id, effort=effort, detail=detail

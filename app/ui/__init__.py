@@ -164,7 +164,9 @@ def build_ui(services: Services) -> gr.Blocks:
         answering.then(sidebar.refresh_list, *list_io, show_progress="hidden")
         # Runs after the answer ends however it ends (done, failed, stopped, switched away).
         answering.then(ui.composer_idle, None, [composer], queue=False, show_progress="hidden")
-        composer.stop(ui.stopped, [live_turn, chatbot], [chatbot], cancels=[answering])
+        # The cancel is its own listener, registered first: Stop's render then runs after it.
+        composer.stop(None, None, None, cancels=[answering])
+        composer.stop(ui.stopped, [live_turn, chatbot], [chatbot])
 
         new_chat.click(
             ui.new_chat, None, [chatbot, conversation_id, live_turn], cancels=[answering]

@@ -92,12 +92,8 @@ class ChatHandlers:
     def load(self, request: gr.Request):
         """Page load: restore this browser's latest conversation and its settings."""
         owner = request_owner(request)
-        store, catalog, monitor = self.services.store, self.services.catalog, self.services.monitor
-        conversation = store.latest_conversation(owner)
-        preferred = (conversation.model if conversation else None) or (
-            self.services.settings.default_model
-        )
-        model_id = render.default_model(catalog, monitor, preferred)
+        conversation = self.services.store.latest_conversation(owner)
+        model_id = self.services.engine.default_model(conversation)
         effort = conversation.effort if conversation else None
         detail = conversation.detail if conversation else "low"
         banner, banner_panel = self._banner()
@@ -166,10 +162,10 @@ class ChatHandlers:
             live.finished.set()
 
     async def stopped(self, live: LiveTurn | None, chat: list[dict]):
-        """Stop pressed: wait for the cancelled stream to unwind, then show what arrived.
+        """Stop pressed (after the listener that cancels the stream): show what arrived.
 
-        The cancellation and this handler run concurrently; rendering first could be overwritten
-        by one last streaming update. An answer that completed just before Stop keeps its status.
+        Waiting for the stream handler to unwind means no last streaming update can overwrite
+        this render. An answer that completed just before Stop keeps its status.
         """
         if live is None:
             return chat

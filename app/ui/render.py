@@ -143,15 +143,6 @@ def model_choices(catalog: Catalog, monitor: StatusMonitor) -> list[tuple[str, s
     ]
 
 
-def default_model(catalog: Catalog, monitor: StatusMonitor, preferred: str | None) -> str | None:
-    if preferred and catalog.get(preferred):
-        return preferred
-    for spec in catalog:
-        if monitor.model_status(spec.id).availability is Availability.READY:
-            return spec.id
-    return next(iter(catalog), None) and next(iter(catalog)).id
-
-
 def backend_banner(monitor: StatusMonitor, local_base_url: str) -> tuple[str, bool]:
     """Plain words on what is configured and reachable, and what to put in `.env` otherwise.
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.e2e.browser import bot_texts, send, wait_for_bot_text
+from tests.e2e.browser import bot_texts, send, wait_for_bot_text, wait_until
 from tests.fake_upstream import Reply
 from tests.media_factory import make_png
 
@@ -56,6 +56,9 @@ def test_stop_cancels_the_answer(page, upstream):
     wait_for_bot_text(page, "slow slow")
     assert send_button.count() == 0
     stop_button.click()
+    clicked = time.monotonic()
+    wait_until(lambda: upstream.disconnects > before, timeout_s=10)
+    assert time.monotonic() - clicked < 2  # Stop closes the upstream request at once
     wait_for_bot_text(page, "Stopped")
     time.sleep(1)  # no late streaming update may overwrite the stopped answer
     (answer,) = bot_texts(page)

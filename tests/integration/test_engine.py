@@ -124,6 +124,17 @@ def test_effort_only_to_models_that_take_it(services, upstream, run):
     assert "reasoning_effort" not in upstream.chat_requests()[-1]
 
 
+def test_no_model_picked_uses_what_the_page_would_preselect(services, upstream, run):
+    # Sent before the page's model list loaded: the conversation's model, else the first ready.
+    first, _ = run(_turn(services, "hi", model=None))
+    assert first.spec.id == next(iter(services.catalog)).id == "step-3.7-flash"
+    assert upstream.chat_requests()[-1]["model"] == first.spec.id
+    chosen, _ = run(_turn(services, "hi", model="Step3-VL-10B"))
+    again, _ = run(_turn(services, "more", model=None, conversation_id=chosen.conversation.id))
+    assert again.spec.id == "Step3-VL-10B"
+    assert upstream.chat_requests()[-1]["model"] == "Step3-VL-10B"
+
+
 def test_image_to_text_only_model_is_explained_before_sending(services, upstream, tmp_path, run):
     picture = make_png(tmp_path / "chart.png")
     before = len(upstream.chat_requests())
