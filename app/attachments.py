@@ -18,6 +18,8 @@ from typing import Any
 from app.backend import BackendClient, BackendError
 from app.catalog import Backend, ModelSpec, VideoMode
 from app.config import Settings
+from app.events import Note
+from app.i18n import record
 from app.media import MediaError, MediaLibrary, format_timestamp
 from app.store import MediaRef, Store
 
@@ -35,7 +37,7 @@ class ResolvedMedia:
     ref: MediaRef
     parts: list[dict[str, Any]] = field(default_factory=list)
     images: int = 0
-    note: str | None = None
+    note: Note | None = None
 
 
 def data_url(data: bytes, mime: str) -> str:
@@ -66,12 +68,14 @@ class MediaResolver:
 
     # -- images -----------------------------------------------------------------------------
     async def _image(self, spec: ModelSpec, ref: MediaRef, detail: str) -> ResolvedMedia:
-        image = await asyncio.to_thread(self._library.normalized_image, ref.sha256, detail)
+        image = await asyncio.to_thread(
+            self._library.normalized_image, ref.sha256, detail, ref.filename
+        )
         url = await self._url_for(
             spec, ref.sha256, f"image-{detail}", image.data, f"{ref.sha256[:16]}.jpg", "image/jpeg"
         )
         part = {"type": "image_url", "image_url": {"url": url, "detail": detail}}
-        note = "; ".join(image.notes) if image.notes else None
+        note = Note.of("media.first_frame_only", name=ref.filename) if image.animated else None
         return ResolvedMedia(ref, [part], images=1, note=note)
 
     # -- videos -----------------------------------------------------------------------------
@@ -82,37 +86,32 @@ class MediaResolver:
             url = await self._video_url(spec, ref.sha256, "video", source, ref.mime)
             if url is not None:
                 return ResolvedMedia(ref, [{"type": "video_url", "video_url": {"url": url}}])
-            return await self._frames(
-                spec,
-                ref,
-                detail,
-                why=f"{ref.filename} is too large to send inline without the Files API",
-            )
+            return await self._frames(spec, ref, detail, why=record("video.why.too_large_inline"))
         try:
             segments = await asyncio.to_thread(
                 self._library.video_segments,
                 ref.sha256,
                 max_seconds=NATIVE_VIDEO_MAX_SECONDS - 5,
                 max_bytes=NATIVE_VIDEO_MAX_BYTES - 1024 * 1024,
+                filename=ref.filename,
             )
         except MediaError as exc:
-            return await self._frames(spec, ref, detail, why=str(exc))
+            return await self._frames(spec, ref, detail, why=exc.as_record())
         parts: list[dict[str, Any]] = []
         for index, segment in enumerate(segments):
             url = await self._video_url(spec, ref.sha256, f"segment-{index}", segment, "video/mp4")
             if url is None:
                 return await self._frames(
-                    spec, ref, detail, why="the segments are too large to send inline"
+                    spec, ref, detail, why=record("video.why.parts_too_large")
                 )
             parts.append({"type": "video_url", "video_url": {"url": url}})
-        note = (
-            f"{ref.filename} ({format_timestamp(duration)}) is over the 5-minute / 128 MB limit "
-            f"for video, so it was split into {len(segments)} parts sent in order."
+        note = Note.of(
+            "video.split", name=ref.filename, length=format_timestamp(duration), parts=len(segments)
         )
         return ResolvedMedia(ref, parts, note=note)
 
     async def _frames(
-        self, spec: ModelSpec, ref: MediaRef, detail: str, why: str | None = None
+        self, spec: ModelSpec, ref: MediaRef, detail: str, why: dict | None = None
     ) -> ResolvedMedia:
         frames = await asyncio.to_thread(
             self._library.video_frames,
@@ -120,6 +119,7 @@ class MediaResolver:
             interval_s=self._settings.video_frame_interval,
             max_frames=self._settings.video_max_frames,
             detail=detail,
+            filename=ref.filename,
         )
         duration = format_timestamp(ref.duration_s or 0.0)
         parts: list[dict[str, Any]] = [
@@ -138,10 +138,13 @@ class MediaResolver:
             )
             parts.append({"type": "text", "text": f"[{format_timestamp(frame.timestamp_s)}]"})
             parts.append({"type": "image_url", "image_url": {"url": url, "detail": detail}})
-        reason = why or f"{spec.id} does not take video directly"
-        note = (
-            f"{ref.filename}: {reason}; sent {len(frames)} frames sampled evenly "
-            f"over {duration} (one every {self._settings.video_frame_interval:g} s at most)."
+        note = Note.of(
+            "video.frames",
+            name=ref.filename,
+            why=why or record("video.why.model", model=spec.id),
+            count=len(frames),
+            length=duration,
+            interval=f"{self._settings.video_frame_interval:g}",
         )
         return ResolvedMedia(ref, parts, images=len(frames), note=note)
 

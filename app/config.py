@@ -47,6 +47,7 @@ class Settings:
     video_frame_interval: float = 2.0
     video_max_frames: int = 16
     model_poll_interval: float = 5.0
+    media_orphan_hours: float = 24.0
     model_server_autostart: bool = False
     shutdown_grace_s: float = 20.0  # supervisord's stopwaitsecs (30) must stay above this
     log_level: str = "INFO"
@@ -58,6 +59,11 @@ class Settings:
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where the page's uploads land (Gradio's upload folder, owner-checked like media)."""
+        return self.data_dir / "uploads"
 
     @property
     def stepfun_enabled(self) -> bool:
@@ -228,6 +234,7 @@ def load_settings(
         video_frame_interval=_float(env, "WEBUI_VIDEO_FRAME_INTERVAL", 2.0, 0.1, 600),
         video_max_frames=_int(env, "WEBUI_VIDEO_MAX_FRAMES", 16, 1, 64),
         model_poll_interval=_float(env, "WEBUI_MODEL_POLL_INTERVAL", 5.0, 0.2, 3600),
+        media_orphan_hours=_float(env, "WEBUI_MEDIA_ORPHAN_HOURS", 24.0, 0.02, 24 * 365),
         model_server_autostart=_bool(env, "MODEL_SERVER_AUTOSTART", False),
         shutdown_grace_s=_float(env, "WEBUI_SHUTDOWN_GRACE", 20.0, 0, 25),
         log_level=log_level,

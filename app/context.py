@@ -11,6 +11,7 @@ from typing import Any
 
 from app.attachments import MediaResolver, ResolvedMedia
 from app.catalog import ModelSpec, VideoMode
+from app.events import Note
 from app.store import COMPLETE, INTERRUPTED, STOPPED, Message
 
 SENDABLE_ANSWERS = (COMPLETE, STOPPED, INTERRUPTED)
@@ -19,7 +20,7 @@ SENDABLE_ANSWERS = (COMPLETE, STOPPED, INTERRUPTED)
 @dataclass
 class BuiltRequest:
     messages: list[dict[str, Any]]
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     file_ids: list[str] = field(default_factory=list)  # stepfile ids used, for re-upload
 
 
@@ -62,7 +63,7 @@ async def build_request(
     resolver: MediaResolver,
     system_prompt: str | None = None,
 ) -> BuiltRequest:
-    notes: list[str] = []
+    notes: list[Note] = []
     turns: list[tuple[str, str]] = []
     resolved: list[list[ResolvedMedia]] = []
     skipped = 0
@@ -82,13 +83,14 @@ async def build_request(
         resolved.append(media)
 
     if skipped:
-        notes.append(f"{skipped} earlier attachment(s) were not sent: {spec.id} cannot see them.")
+        notes.append(Note.of("context.skipped_media", count=skipped, model=spec.id))
     if spec.images:
         resolved, dropped = _trim_to_limit(resolved, spec.max_images)
         if dropped:
             notes.append(
-                f"{dropped} of the oldest images were left out: {spec.id} takes at most "
-                f"{spec.max_images} images per request."
+                Note.of(
+                    "context.dropped_images", count=dropped, model=spec.id, limit=spec.max_images
+                )
             )
     if resolved:  # notes about how media were sent: only for this turn's attachments
         notes.extend(r.note for r in resolved[-1] if r.note)

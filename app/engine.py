@@ -21,6 +21,8 @@ from app.catalog import Catalog, ModelSpec, VideoMode
 from app.config import Settings
 from app.context import build_request
 from app.events import Note, StreamEvent, TurnResult
+from app.i18n import Problem
+from app.janitor import Janitor
 from app.media import MediaError, MediaLibrary
 from app.status import Availability, StatusMonitor
 from app.store import (
@@ -37,10 +39,17 @@ from app.store import (
 log = logging.getLogger(__name__)
 
 SAVE_EVERY_S = 1.0  # partial answers reach the database at least this often
+MAX_TEXT_CHARS = 1_000_000  # one limit for the page and the API
 
 
-class TurnRejected(Exception):
-    """The turn cannot be sent as it is; str() tells the person what to change."""
+class TurnRejected(Problem):
+    """The turn cannot be sent as it is; the text tells the person what to change."""
+
+
+def check_text_length(count: int) -> None:
+    """The one text limit, for a message on the page and a whole request through the API."""
+    if count > MAX_TEXT_CHARS:
+        raise TurnRejected("text.too_long", count=count, limit=MAX_TEXT_CHARS)
 
 
 @dataclass(frozen=True)
@@ -69,12 +78,13 @@ class PreparedTurn:
 EngineEvent = StreamEvent | Note | TurnFailed
 
 
-def _suggest_visual_model(catalog: Catalog, kind: str) -> str:
+def _visual_model(catalog: Catalog, kind: str) -> str:
+    """A model that can take `kind`, to suggest; empty when none is configured."""
     for spec in catalog:
         if (kind == "image" and spec.images) or (
             kind == "video" and spec.video is not VideoMode.NONE
         ):
-            return f" Pick a model that can, such as {spec.id}."
+            return spec.id
     return ""
 
 
@@ -87,6 +97,7 @@ class ChatEngine:
         backend: BackendClient,
         store: Store,
         library: MediaLibrary,
+        janitor: Janitor,
     ):
         self.settings = settings
         self.catalog = catalog
@@ -94,20 +105,33 @@ class ChatEngine:
         self.backend = backend
         self.store = store
         self.library = library
+        self.janitor = janitor
         self.resolver = MediaResolver(settings, library, store, backend)
         self.accepting = True
+        self._cut_off = False  # the shutdown grace is over: what is still in flight is lost
         self._in_flight: dict[int, TurnResult] = {}  # answer id → its result so far
+        self._idle = asyncio.Event()
+        self._idle.set()
 
-    def begin_shutdown(self) -> int:
-        """SIGTERM: refuse new turns and save every answer in flight (marked interrupted).
-
-        Answers that still finish during the graceful-shutdown window overwrite this with
-        their final state. Returns how many answers were saved.
-        """
+    def stop_accepting(self) -> None:
+        """Shutdown begins: new turns are refused; answers in flight may still finish."""
         self.accepting = False
-        for message_id, result in list(self._in_flight.items()):
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no answer is streaming (True), or give up after `timeout` (False)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    def save_interrupted(self) -> int:
+        """The grace is over: save every answer still in flight as interrupted, for good."""
+        self._cut_off = True
+        in_flight = list(self._in_flight.items())
+        for message_id, result in in_flight:
             self._save(message_id, result, status=INTERRUPTED)
-        return len(self._in_flight)
+        return len(in_flight)
 
     # -- checks -------------------------------------------------------------------------------
     def default_model(self, conversation: Conversation | None = None) -> str | None:
@@ -127,31 +151,32 @@ class ChatEngine:
     def model_or_reject(self, model_id: str | None) -> ModelSpec:
         spec = self.catalog.get(model_id or "")
         if spec is None:
-            raise TurnRejected(f"Unknown model {model_id!r}. Pick one from the model list.")
+            raise TurnRejected("model.unknown", model=str(model_id))
         status = self.monitor.model_status(spec.id)
         if status.availability is Availability.UNCONFIGURED:
-            raise TurnRejected(
-                f"{spec.id} is not configured: put STEP_API_KEY=... in .env and restart."
-            )
+            raise TurnRejected("model.unconfigured", model=spec.id)
         if status.availability is Availability.STARTING:
-            raise TurnRejected(
-                f"{spec.id} is still loading on this machine. Try again in a minute; "
-                "the model list shows when it is ready."
-            )
+            raise TurnRejected("model.starting", model=spec.id)
         return spec
 
     def check_media_fits(self, spec: ModelSpec, kinds: Sequence[tuple[str, str]]) -> None:
         """Explain, before anything is sent, why this model cannot take these attachments."""
         for kind, filename in kinds:
             if kind == "image" and not spec.images:
+                other = _visual_model(self.catalog, "image")
                 raise TurnRejected(
-                    f"{spec.id} reads text only, so it cannot look at {filename}."
-                    + _suggest_visual_model(self.catalog, "image")
+                    "model.text_only_suggest" if other else "model.text_only",
+                    model=spec.id,
+                    name=filename,
+                    other=other,
                 )
             if kind == "video" and spec.video is VideoMode.NONE:
+                other = _visual_model(self.catalog, "video")
                 raise TurnRejected(
-                    f"{spec.id} cannot watch videos such as {filename}."
-                    + _suggest_visual_model(self.catalog, "video")
+                    "model.no_video_suggest" if other else "model.no_video",
+                    model=spec.id,
+                    name=filename,
+                    other=other,
                 )
 
     def _ingest(self, attachments: Sequence[Attachment]) -> list[MediaRef]:
@@ -163,11 +188,9 @@ class ChatEngine:
                     attachment.path, attachment.filename, max_bytes=limit
                 )
             except MediaError as exc:
-                raise TurnRejected(str(exc)) from None
+                raise TurnRejected(exc.key, **exc.params) from None
             except OSError:
-                raise TurnRejected(
-                    f"{attachment.filename} could not be read; please attach it again."
-                ) from None
+                raise TurnRejected("upload.unreadable", name=attachment.filename) from None
             refs.append(MediaRef.from_stored(stored, attachment.filename))
         return refs
 
@@ -184,29 +207,30 @@ class ChatEngine:
         detail: str = "low",
     ) -> PreparedTurn:
         if not self.accepting:
-            raise TurnRejected("The server is restarting; send this again in a moment.")
+            raise TurnRejected("server.restarting")
         text = text.strip()
         if not text and not attachments:
-            raise TurnRejected("Type a question or attach an image or video first.")
+            raise TurnRejected("turn.empty")
+        check_text_length(len(text))
         conversation = (
             self.store.get_conversation(owner, conversation_id) if conversation_id else None
         )
         # No model picked: the page sent before its model list loaded; use what it would show.
         spec = self.model_or_reject(model_id or self.default_model(conversation))
         refs = await asyncio.to_thread(self._ingest, attachments)
-        self.check_media_fits(spec, [(r.kind, r.filename) for r in refs])
-        effort = spec.effort_for(effort)
-        detail = detail if detail in ("low", "high") else "low"
-
-        if conversation is None:
-            conversation = self.store.create_conversation(
-                owner, model=spec.id, effort=effort, detail=detail
-            )
-        else:
-            self.store.update_conversation(
-                owner, conversation.id, model=spec.id, effort=effort, detail=detail
-            )
-        user_message = self.store.add_user_message(owner, conversation.id, text, refs)
+        with self.janitor.pinned(r.sha256 for r in refs):  # until the message refers to them
+            self.check_media_fits(spec, [(r.kind, r.filename) for r in refs])
+            effort = spec.effort_for(effort)
+            detail = detail if detail in ("low", "high") else "low"
+            if conversation is None:
+                conversation = self.store.create_conversation(
+                    owner, model=spec.id, effort=effort, detail=detail
+                )
+            else:
+                self.store.update_conversation(
+                    owner, conversation.id, model=spec.id, effort=effort, detail=detail
+                )
+            user_message = self.store.add_user_message(owner, conversation.id, text, refs)
         return PreparedTurn(owner, conversation, user_message, spec, effort, detail)
 
     # -- step 2 -------------------------------------------------------------------------------
@@ -221,6 +245,7 @@ class ChatEngine:
         error: str | None = None
         started = last_save = time.monotonic()
         self._in_flight[message_id] = result
+        self._idle.clear()
         try:
             for attempt in (1, 2):
                 try:
@@ -228,8 +253,7 @@ class ChatEngine:
                 except MediaError as exc:
                     raise BackendError("bad_request", str(exc), retryable=False) from None
                 if attempt == 1:
-                    for text in built.notes:
-                        note = Note(text)
+                    for note in built.notes:
                         result.add(note)
                         yield note
                 try:
@@ -260,7 +284,9 @@ class ChatEngine:
             yield TurnFailed(exc.message, exc.retryable)
         finally:
             self._in_flight.pop(message_id, None)
-            if status == STOPPED and not self.accepting:
+            if not self._in_flight:
+                self._idle.set()
+            if (status == STOPPED and not self.accepting) or (self._cut_off and status != COMPLETE):
                 status = INTERRUPTED  # cut off by a server shutdown, not by the person
             self._save(message_id, result, status=status, error=error)
             log.info(

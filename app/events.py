@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from app.i18n import EN, record, render_record
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,19 @@ class Finished:
 
 @dataclass(frozen=True)
 class Note:
-    """Something the person should know about how their turn was sent (shown above the answer)."""
+    """Something the person should know about how their turn was sent (shown above the answer).
 
-    text: str
+    A string-table record, so it is worded in the reader's language when shown.
+    """
+
+    record: dict[str, Any]
+
+    @classmethod
+    def of(cls, key: str, /, **params: Any) -> Note:
+        return cls(record(key, **params))
+
+    def text(self, lang: str = EN) -> str:
+        return render_record(self.record, lang)
 
 
 StreamEvent = ThinkingDelta | AnswerDelta | AnswerWasThinking | Usage | Finished
@@ -66,7 +79,7 @@ class TurnResult:
     thinking: str = ""
     usage: Usage | None = None
     finish_reason: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)  # string-table records
 
     def add(self, event: StreamEvent | Note) -> None:
         if isinstance(event, AnswerDelta):
@@ -81,4 +94,4 @@ class TurnResult:
         elif isinstance(event, Finished):
             self.finish_reason = event.finish_reason
         elif isinstance(event, Note):
-            self.notes.append(event.text)
+            self.notes.append(event.record)

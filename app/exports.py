@@ -9,9 +9,11 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from app.i18n import Problem
 from app.media import MediaError, MediaLibrary
 from app.store import Conversation, MediaRef, Message, Store
 
@@ -20,8 +22,8 @@ VERSION = 1
 MAX_IMPORT_BYTES = 1024 * 1024 * 1024
 
 
-class ImportRejected(ValueError):
-    """The file is not a conversation this app exported; str() says why."""
+class ImportRejected(Problem, ValueError):
+    """The file is not a conversation this app exported; the text says why."""
 
 
 def _safe_name(name: str) -> str:
@@ -114,37 +116,103 @@ def _load(store: Store, owner: str, conversation_id: str) -> tuple[Conversation,
     return conversation, store.messages(owner, conversation_id)
 
 
-def import_json(store: Store, library: MediaLibrary, owner: str, data: bytes) -> Conversation:
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return _text(value) or None
+
+
+def _clean_message(raw: Any) -> dict[str, Any]:
+    """The fields of one exported message, each checked for its type (the file is untrusted)."""
+    if not isinstance(raw, dict) or raw.get("role") not in ("user", "assistant"):
+        raise ValueError("message")
+    notes = raw.get("notes") or []
+    usage = raw.get("usage")
+    if not isinstance(notes, list) or not all(isinstance(n, str | dict) for n in notes):
+        raise ValueError("notes")
+    if usage is not None and not isinstance(usage, dict):
+        raise ValueError("usage")
+    created = raw.get("created_at")
+    return {
+        "role": raw["role"],
+        "text": _text(raw.get("text")),
+        "thinking": _text(raw.get("thinking")),
+        "status": _text(raw.get("status")) or "complete",
+        "error": raw.get("error")
+        if isinstance(raw.get("error"), dict)
+        else _optional_text(raw.get("error")),
+        "model": _optional_text(raw.get("model")),
+        "effort": _optional_text(raw.get("effort")),
+        "notes": notes,
+        "usage": usage,
+        "created_at": float(created) if isinstance(created, int | float) else None,
+    }
+
+
+def import_json(
+    store: Store,
+    library: MediaLibrary,
+    owner: str,
+    data: bytes,
+    discard: Callable[[list[str]], object] | None = None,
+) -> Conversation:
+    """Store an exported conversation as a new one of `owner`'s. On any problem nothing is kept:
+    media this import added to the library are handed to `discard` (unless something uses them).
+    """
     if len(data) > MAX_IMPORT_BYTES:
-        raise ImportRejected("The file is too large to import.")
+        raise ImportRejected("import.too_large")
     try:
         document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ImportRejected("This is not a JSON conversation export.") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ImportRejected("import.not_json") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ImportRejected("This JSON file is not a conversation exported by this app.")
+        raise ImportRejected("import.not_ours")
     if document.get("version") != VERSION:
-        raise ImportRejected(f"Unsupported export version {document.get('version')!r}.")
+        raise ImportRejected("import.version", version=str(document.get("version"))[:20])
     messages = []
+    ingested: list[str] = []
     try:
-        for raw in document["messages"]:
-            media = []
-            for entry in raw.get("media", []):
-                blob = base64.b64decode(entry["data_base64"], validate=True)
-                stored = library.ingest_bytes(blob, entry.get("filename") or "file")
-                media.append(MediaRef.from_stored(stored, entry.get("filename")))
-            if raw["role"] not in ("user", "assistant"):
-                raise ValueError("role")
-            messages.append((raw, media))
-    except MediaError as exc:
-        raise ImportRejected(f"An attachment in the export is not usable: {exc}") from None
-    except (KeyError, TypeError, ValueError):
-        raise ImportRejected("The export is damaged or incomplete.") from None
-    return store.import_conversation(
-        owner,
-        title=str(document.get("title") or "Imported conversation"),
-        model=document.get("model"),
-        effort=document.get("effort"),
-        detail=document.get("detail") or "low",
-        messages=messages,
-    )
+        try:
+            raw_messages = document["messages"]
+            if not isinstance(raw_messages, list):
+                raise ValueError("messages")
+            for raw in raw_messages:
+                message = _clean_message(raw)
+                media = []
+                entries = raw.get("media") or []
+                if not isinstance(entries, list):
+                    raise ValueError("media")
+                for entry in entries:
+                    if not isinstance(entry, dict) or not isinstance(entry.get("data_base64"), str):
+                        raise ValueError("media entry")
+                    name = entry.get("filename") if isinstance(entry.get("filename"), str) else ""
+                    blob = base64.b64decode(entry["data_base64"], validate=True)
+                    stored = library.ingest_bytes(blob, name or "file")
+                    if stored.new:
+                        ingested.append(stored.sha256)
+                    media.append(MediaRef.from_stored(stored, name or None))
+                messages.append((message, media))
+            title = _text(document.get("title"))[:200]
+            detail = document.get("detail") if document.get("detail") in ("low", "high") else "low"
+            return store.import_conversation(
+                owner,
+                title=title,
+                model=_optional_text(document.get("model")),
+                effort=_optional_text(document.get("effort")),
+                detail=detail,
+                messages=messages,
+            )
+        except MediaError as exc:
+            raise ImportRejected("import.bad_attachment", why=exc.as_record()) from None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ImportRejected("import.damaged") from None
+    except ImportRejected:
+        if discard is not None and ingested:
+            discard(ingested)
+        raise

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE_NAME = "vlm_webui_id"
 COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
+NO_COOKIE_PREFIXES = ("/api/", "/healthz")
 _VALID = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 
@@ -34,6 +36,23 @@ def owner_for(username: str | None, cookies: dict[str, str] | None) -> str | Non
     if valid_browser_id(browser_id):
         return f"anon:{browser_id}"
     return None
+
+
+class OwnerResolver:
+    """Who owns a raw ASGI request: the logged-in user when logins are on, else the browser.
+
+    With `WEBUI_AUTH` an anonymous cookie counts for nothing: only a valid login does.
+    """
+
+    def __init__(self, login_lookup: Callable[[dict[str, str]], str | None] | None = None):
+        self.login_lookup = login_lookup
+
+    def __call__(self, scope: Scope) -> str | None:
+        cookies = request_cookies(scope)
+        if self.login_lookup is not None:
+            username = self.login_lookup(cookies)
+            return owner_for(username, None) if username else None
+        return owner_for(None, cookies)
 
 
 def request_cookies(scope: Scope) -> dict[str, str]:
@@ -61,7 +80,12 @@ class BrowserIdMiddleware:
         self.secure = secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _cookie_from_scope(scope):
+        # API clients and health checks get no cookie: they are not browsers.
+        if (
+            scope["type"] != "http"
+            or scope.get("path", "").startswith(NO_COOKIE_PREFIXES)
+            or _cookie_from_scope(scope)
+        ):
             await self.app(scope, receive, send)
             return
         browser_id = new_browser_id()

@@ -1,70 +1,137 @@
-"""Stored media are served only to the owners of conversations that show them.
+"""The owner boundary for files: who may read what under the data directory, and who uploaded what.
 
-Gradio serves any file it has cached to whoever holds the URL. The chat shows stored media under
-their content hash (`<sha256>.<ext>`, or `<sha256>-low.jpg` for formats browsers cannot show), so
-a file request with such a name is checked against the store: it is answered only if the asking
-browser (its anonymous cookie) or logged-in user has a conversation that refers to the file.
-Everything else (an upload being composed, Gradio's own assets) passes through untouched; an
-upload whose own name happens to be 64 hex digits only loses its preview thumbnail.
+Gradio serves any file a page refers to through its file route, and the app serves its stored
+media and the page's uploads in place. Everything under `WEBUI_DATA_DIR` is therefore denied by
+default, on the normalized path (`..`, `/.`, trailing slashes, percent-encodings and symlinks
+resolved), and allowed only when the asker owns it:
+
+- `media/blobs/<xx>/<sha256>.<ext>` and `media/cache/<sha256>-…` (derived forms: normalized
+  images, video frames and parts) when one of the asker's messages refers to that media;
+- `uploads/…` (Gradio's upload folder) when the asker uploaded that file.
+
+A denied request gets the same 404 as a file that does not exist. Uploads are recorded per owner
+as Gradio's upload route answers, so the page can only attach files its own owner sent.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import os
 import re
-from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote
 
-from fastapi import FastAPI
-from starlette.routing import Mount
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.identity import owner_for, request_cookies
+from app.gradio_adapter import UPLOAD_ROUTE, file_route_target
+from app.identity import OwnerResolver
 from app.store import Store
 
-FILE_ROUTE = "/gradio_api/file="
-STORED_NAME = re.compile(r"/([0-9a-f]{64})(?:-low)?\.[A-Za-z0-9]{1,5}$")
+log = logging.getLogger(__name__)
 
-UserLookup = Callable[[dict[str, str]], str | None]
-
-
-def gradio_user_lookup(parent: FastAPI) -> UserLookup:
-    """The logged-in Gradio user for a request's cookies (Gradio keeps login tokens in memory)."""
-    gradio_app = next(
-        (r.app for r in parent.routes if isinstance(r, Mount) and hasattr(r.app, "tokens")), None
-    )
-    if gradio_app is None:
-        raise RuntimeError("the Gradio app is not mounted; mount it before guarding media")
-
-    def lookup(cookies: dict[str, str]) -> str | None:
-        cookie_id = gradio_app.cookie_id
-        token = cookies.get(f"access-token-{cookie_id}") or cookies.get(
-            f"access-token-unsecure-{cookie_id}"
-        )
-        return gradio_app.tokens.get(token) if token else None
-
-    return lookup
+_SHA = r"(?P<sha>[0-9a-f]{64})"
+BLOB = re.compile(rf"^media/blobs/[0-9a-f]{{2}}/{_SHA}\.[a-z0-9]{{1,5}}$")
+DERIVED = re.compile(rf"^media/cache/{_SHA}-[^/]+(/[^/]+)?$")
+UPLOADS_DIR = "uploads"
 
 
-class MediaAccessMiddleware:
-    def __init__(self, app: ASGIApp, store: Store, user_lookup: UserLookup | None = None):
-        self.app = app
+def _inside(path: str, root: str) -> str | None:
+    """`path` relative to `root` if it lies inside it, else None."""
+    if path == root or path.startswith(root + os.sep):
+        return os.path.relpath(path, root)
+    return None
+
+
+class FileAccess:
+    """Decides whether an owner may read a path; pure apart from the store lookups."""
+
+    def __init__(self, data_dir: Path, store: Store):
+        self.roots = {os.path.abspath(data_dir), os.path.realpath(data_dir)}
         self.store = store
-        self.user_lookup = user_lookup
 
-    def allowed(self, scope: Scope, sha256: str) -> bool:
-        # Only a conversation of the asker's counts: once they delete it, the URL stops working
-        # for them too, even while another owner still keeps the same file.
-        cookies = request_cookies(scope)
-        username = self.user_lookup(cookies) if self.user_lookup else None
-        owners = {owner_for(username, None), owner_for(None, cookies)} - {None}
-        return any(self.store.owner_has_media(owner, sha256) for owner in owners)
+    def claim(self, target: str) -> tuple[str, str] | None:
+        """(relative path, real path) if `target` points anywhere under the data directory."""
+        for candidate in {target, unquote(target)}:
+            real = os.path.realpath(candidate)
+            for resolved in (os.path.abspath(candidate), real):
+                for root in self.roots:
+                    relative = _inside(resolved, root)
+                    if relative is not None:
+                        return relative.replace(os.sep, "/"), real
+        return None
+
+    def allowed(self, owner: str | None, relative: str, real: str) -> bool:
+        if owner is None or relative.endswith(".json"):
+            return False
+        match = BLOB.match(relative) or DERIVED.match(relative)
+        if match:
+            return self.store.owner_has_media(owner, match.group("sha"))
+        if relative.startswith(UPLOADS_DIR + "/"):
+            return self.store.owns_upload(owner, real)
+        return False
+
+
+async def _not_found(send: Send) -> None:
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": b"Not Found"})
+
+
+class OwnerBoundary:
+    """ASGI middleware: file-route requests under the data directory need the asker to own them."""
+
+    def __init__(self, app: ASGIApp, access: FileAccess, owners: OwnerResolver):
+        self.app = app
+        self.access = access
+        self.owners = owners
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        match = STORED_NAME.search(path) if path.startswith(FILE_ROUTE) else None
-        if match and not self.allowed(scope, match.group(1)):
-            # The same answer as for a file that does not exist: nothing to learn from it.
-            headers = [(b"content-type", b"text/plain; charset=utf-8")]
-            await send({"type": "http.response.start", "status": 404, "headers": headers})
-            await send({"type": "http.response.body", "body": b"Not Found"})
-            return
+        target = file_route_target(scope.get("path", "")) if scope["type"] == "http" else None
+        claim = self.access.claim(target) if target is not None else None
+        if claim is not None:
+            owner = self.owners(scope)
+            if not await asyncio.to_thread(self.access.allowed, owner, *claim):
+                await _not_found(send)
+                return
         await self.app(scope, receive, send)
+
+
+class UploadRecorder:
+    """ASGI middleware: remember which owner each file arriving through Gradio's upload route
+    came from, so a page event can only attach its own owner's uploads."""
+
+    def __init__(self, app: ASGIApp, store: Store, owners: OwnerResolver):
+        self.app = app
+        self.store = store
+        self.owners = owners
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != UPLOAD_ROUTE:
+            await self.app(scope, receive, send)
+            return
+        owner = self.owners(scope)
+        status, body = 0, bytearray()
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and status == 200:
+                body.extend(message.get("body", b""))
+                if not message.get("more_body") and owner is not None:
+                    await asyncio.to_thread(self._record, owner, bytes(body))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    def _record(self, owner: str, body: bytes) -> None:
+        try:
+            paths = json.loads(body)
+        except ValueError:
+            return
+        if isinstance(paths, list):
+            self.store.record_uploads(
+                owner, [os.path.realpath(p) for p in paths if isinstance(p, str)]
+            )

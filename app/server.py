@@ -1,4 +1,4 @@
-"""The one ASGI app: health, the HTTP API under /api/v1, and the Gradio UI at /."""
+"""The one ASGI app: health, the HTTP API under /api/v1, downloads, and the Gradio UI at /."""
 
 from __future__ import annotations
 
@@ -10,27 +10,33 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app import gradio_adapter
 from app.api import ApiError, build_api_router
 from app.catalog import Backend
 from app.config import Settings
-from app.identity import BrowserIdMiddleware
-from app.media_access import MediaAccessMiddleware, gradio_user_lookup
+from app.identity import BrowserIdMiddleware, OwnerResolver
+from app.media_access import FileAccess, OwnerBoundary, UploadRecorder
 from app.request_log import RequestLogMiddleware
 from app.services import Services
-from app.ui import build_ui, launch_options, serve_media_in_place
+from app.shutdown import CloseStreams, GracefulServer, StreamCloser
+from app.ui import build_ui, launch_options
+from app.ui.downloads import build_download_router
 
 log = logging.getLogger(__name__)
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services) -> tuple[FastAPI, StreamCloser]:
+    """The app, and the closer a graceful shutdown uses to end the pages' idle streams."""
     settings = services.settings
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         services.monitor.start()
+        services.janitor.start()
         await services.monitor.wait_first_check(timeout=3.0)
         log.info("serving on http://%s:%d", settings.host, settings.port)
         yield
+        await services.janitor.stop()
         await services.monitor.stop()
         await services.backend.aclose()
 
@@ -42,8 +48,6 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.add_middleware(BrowserIdMiddleware)
-    app.add_middleware(RequestLogMiddleware)
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -65,10 +69,14 @@ def create_app(services: Services) -> FastAPI:
             "models": len(services.catalog),
         }
 
+    # Who owns a request: the login once Gradio is mounted (it holds the tokens), else the cookie.
+    owners = OwnerResolver()
     # Routes of our own must be registered before Gradio is mounted at "/".
     app.include_router(build_api_router(services))
+    app.include_router(build_download_router(services, owners))
+    gradio_adapter.use_upload_folder(settings.upload_dir)
+    gradio_adapter.serve_in_place(settings.media_dir)
     demo = build_ui(services)
-    serve_media_in_place(settings.media_dir)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.concurrency * 8)
     app = gr.mount_gradio_app(
         app,
@@ -84,33 +92,31 @@ def create_app(services: Services) -> FastAPI:
         footer_links=[],
         **launch_options(),
     )
-    users = gradio_user_lookup(app) if settings.auth else None
-    app.add_middleware(MediaAccessMiddleware, store=services.store, user_lookup=users)
-    return app
+    if settings.auth:
+        owners.login_lookup = gradio_adapter.login_lookup(gradio_adapter.mounted_app(app))
 
-
-class GracefulServer(uvicorn.Server):
-    """On SIGTERM/SIGINT: stop taking turns and save answers in flight, then shut down."""
-
-    def __init__(self, config: uvicorn.Config, services: Services):
-        super().__init__(config)
-        self._services = services
-
-    def handle_exit(self, sig: int, frame) -> None:
-        if not self.should_exit:
-            saved = self._services.engine.begin_shutdown()
-            log.info("shutting down; saved %d answer(s) in flight", saved)
-        super().handle_exit(sig, frame)
+    # Middlewares, innermost first (each add_middleware wraps the ones before it).
+    closer = StreamCloser()
+    app.add_middleware(UploadRecorder, store=services.store, owners=owners)
+    app.add_middleware(BrowserIdMiddleware)
+    app.add_middleware(
+        OwnerBoundary, access=FileAccess(settings.data_dir, services.store), owners=owners
+    )
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(CloseStreams, closer=closer)
+    return app, closer
 
 
 def serve(settings: Settings) -> None:
     services = Services.build(settings)
+    app, closer = create_app(services)
     config = uvicorn.Config(
-        create_app(services),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
-        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
+        # Answers in flight get the grace (see shutdown.py); this only bounds what is left after.
+        timeout_graceful_shutdown=round(settings.shutdown_grace_s) + 3,
     )
-    GracefulServer(config, services).run()
+    GracefulServer(config, services, closer).run()

@@ -8,6 +8,7 @@ from app.backend import BackendClient
 from app.catalog import Catalog, build_catalog
 from app.config import Settings
 from app.engine import ChatEngine
+from app.janitor import Janitor
 from app.media import MediaLibrary
 from app.status import StatusMonitor
 from app.store import Store
@@ -21,6 +22,7 @@ class Services:
     monitor: StatusMonitor
     store: Store
     library: MediaLibrary
+    janitor: Janitor
     engine: ChatEngine
 
     @classmethod
@@ -31,5 +33,11 @@ class Services:
         store = Store(settings.db_path)
         store.recover_interrupted()
         library = MediaLibrary(settings.media_dir)
-        engine = ChatEngine(settings, catalog, monitor, backend, store, library)
-        return cls(settings, catalog, backend, monitor, store, library, engine)
+        janitor = Janitor(
+            store,
+            library,
+            settings.upload_dir,
+            orphan_ttl_s=settings.media_orphan_hours * 3600,
+        )
+        engine = ChatEngine(settings, catalog, monitor, backend, store, library, janitor)
+        return cls(settings, catalog, backend, monitor, store, library, janitor, engine)

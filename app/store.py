@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from app.media import StoredMedia
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry upgrades the schema from version (index) to version (index + 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -81,6 +81,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (sha256, backend, variant)
     );
     """,
+    """
+    CREATE TABLE uploads (
+        owner TEXT NOT NULL,
+        path TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (owner, path)
+    );
+    CREATE INDEX uploads_by_time ON uploads(created_at);
+    """,
 )
 
 # Message status values.
@@ -125,10 +134,10 @@ class Message:
     text: str
     thinking: str = ""
     status: str = COMPLETE
-    error: str | None = None
+    error: str | dict | None = None  # text, or a string-table record
     model: str | None = None
     effort: str | None = None
-    notes: tuple[str, ...] = ()
+    notes: tuple[str | dict, ...] = ()
     usage: dict[str, Any] | None = None
     media: tuple[MediaRef, ...] = ()
     created_at: float = 0.0
@@ -150,6 +159,20 @@ class Conversation:
 class ConversationWithMessages:
     conversation: Conversation
     messages: list[Message] = field(default_factory=list)
+
+
+def encode_record(value: str | dict | None) -> str | None:
+    """A note or error for a TEXT column: a string-table record as JSON, older text as is."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+
+
+def decode_record(value: str | None) -> str | dict | None:
+    if value and value.startswith('{"key"'):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _new_id() -> str:
@@ -298,7 +321,7 @@ class Store:
             return cur.rowcount == 1
 
     def delete_conversation(self, owner: str, conversation_id: str) -> list[str]:
-        """Delete and return the media hashes no other conversation refers to any more."""
+        """Delete; returns the media hashes it referred to (for `Janitor.discard`)."""
         with self._tx() as tx:
             shas = [
                 r[0]
@@ -312,18 +335,7 @@ class Store:
             cur = tx.execute(
                 "DELETE FROM conversations WHERE id=? AND owner=?", (conversation_id, owner)
             )
-            if cur.rowcount == 0:
-                return []
-            orphans = []
-            for sha in shas:
-                used = tx.execute(
-                    "SELECT 1 FROM message_media WHERE sha256=? LIMIT 1", (sha,)
-                ).fetchone()
-                if not used:
-                    tx.execute("DELETE FROM media WHERE sha256=?", (sha,))
-                    tx.execute("DELETE FROM remote_files WHERE sha256=?", (sha,))
-                    orphans.append(sha)
-            return orphans
+            return shas if cur.rowcount else []
 
     # -- messages ---------------------------------------------------------------------------
     def record_media(self, media: Sequence[MediaRef]) -> None:
@@ -336,7 +348,7 @@ class Store:
                         m.sha256,
                         m.kind,
                         m.mime,
-                        m.filename,
+                        "",  # names belong to messages (message_media), never to shared content
                         m.size_bytes,
                         m.width,
                         m.height,
@@ -403,7 +415,7 @@ class Store:
         thinking: str,
         status: str,
         notes: Sequence[str] = (),
-        error: str | None = None,
+        error: str | dict | None = None,
         usage: dict[str, Any] | None = None,
     ) -> None:
         with self._tx() as tx:
@@ -415,7 +427,7 @@ class Store:
                     thinking,
                     status,
                     json.dumps(list(notes), ensure_ascii=False),
-                    error,
+                    encode_record(error),
                     json.dumps(usage) if usage else None,
                     time.time(),
                     message_id,
@@ -460,7 +472,7 @@ class Store:
                 text=r["text"],
                 thinking=r["thinking"],
                 status=r["status"],
-                error=r["error"],
+                error=decode_record(r["error"]),
                 model=r["model"],
                 effort=r["effort"],
                 notes=tuple(json.loads(r["notes"] or "[]")),
@@ -507,8 +519,8 @@ class Store:
             )
             for raw, media in messages:
                 status = raw.get("status") or COMPLETE
-                if status == STREAMING:
-                    status = INTERRUPTED
+                if status not in (COMPLETE, STOPPED, FAILED, INTERRUPTED):
+                    status = INTERRUPTED  # e.g. exported while still streaming
                 cur = tx.execute(
                     "INSERT INTO messages (conversation_id, role, text, thinking, status, error,"
                     " model, effort, notes, usage, created_at, updated_at)"
@@ -519,7 +531,7 @@ class Store:
                         str(raw.get("text") or ""),
                         str(raw.get("thinking") or ""),
                         status,
-                        raw.get("error"),
+                        encode_record(raw.get("error")),
                         raw.get("model"),
                         raw.get("effort"),
                         json.dumps(list(raw.get("notes") or []), ensure_ascii=False),
@@ -535,6 +547,58 @@ class Store:
                         (cur.lastrowid, position, m.sha256, m.filename),
                     )
         return Conversation(conv_id, owner, title, model, effort, detail, now, now)
+
+    def referenced_media(self) -> set[str]:
+        """Every media hash some stored message still refers to (kept by the sweep)."""
+        rows = self._connection().execute("SELECT DISTINCT sha256 FROM message_media")
+        return {r[0] for r in rows}
+
+    def forget_unreferenced_media(self, shas: Sequence[str]) -> list[str]:
+        """Drop the rows of media no message refers to; returns the hashes that were dropped."""
+        dropped = []
+        with self._tx() as tx:
+            for sha in shas:
+                used = tx.execute(
+                    "SELECT 1 FROM message_media WHERE sha256=? LIMIT 1", (sha,)
+                ).fetchone()
+                if not used:
+                    tx.execute("DELETE FROM media WHERE sha256=?", (sha,))
+                    tx.execute("DELETE FROM remote_files WHERE sha256=?", (sha,))
+                    dropped.append(sha)
+        return dropped
+
+    # -- uploads from the page (Gradio's upload route) ----------------------------------------
+    def record_uploads(self, owner: str, paths: Sequence[str]) -> None:
+        now = time.time()
+        with self._tx() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO uploads (owner, path, created_at) VALUES (?, ?, ?)",
+                [(owner, path, now) for path in paths],
+            )
+
+    def owns_upload(self, owner: str, path: str) -> bool:
+        row = (
+            self._connection()
+            .execute("SELECT 1 FROM uploads WHERE owner=? AND path=?", (owner, path))
+            .fetchone()
+        )
+        return row is not None
+
+    def expire_uploads(self, before: float) -> list[str]:
+        """Forget uploads older than `before`; returns the paths nobody else still has."""
+        with self._tx() as tx:
+            old = [
+                r[0]
+                for r in tx.execute(
+                    "SELECT DISTINCT path FROM uploads WHERE created_at < ?", (before,)
+                )
+            ]
+            tx.execute("DELETE FROM uploads WHERE created_at < ?", (before,))
+            return [
+                path
+                for path in old
+                if not tx.execute("SELECT 1 FROM uploads WHERE path=? LIMIT 1", (path,)).fetchone()
+            ]
 
     # -- remote file ids (StepFun Files API) --------------------------------------------------
     def remote_file_id(self, sha256: str, backend: str, variant: str) -> str | None:

@@ -1,6 +1,6 @@
 """Cost of one chat re-render (every streaming update does one) with a large video in the history:
 Gradio's default handling (hash and copy every file into its cache) versus serving the media
-library in place (`app.ui.serve_media_in_place`), side by side in one run.
+library in place (`app.gradio_adapter.serve_in_place`), side by side in one run.
 
 Run: .venv/bin/python bench/bench_render.py [video_mb=150]
 """
@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import gradio as gr
 from gradio import processing_utils
 
+from app.gradio_adapter import serve_in_place
 from app.media import MediaLibrary
 from app.store import MediaRef, Message
-from app.ui import render, serve_media_in_place
+from app.ui import render
 
 RENDERS = 7
 
@@ -82,7 +83,7 @@ def main() -> None:
         with gr.Blocks():
             chatbot = gr.Chatbot()
         default = asyncio.run(measure(chatbot, history))
-        serve_media_in_place(library.root)
+        serve_in_place(library.root)
         in_place = asyncio.run(measure(chatbot, history))
     print(f"history with a {stored.size_bytes / 1048576:.0f} MB video; median of {RENDERS} renders")
     print(f"Gradio default (hash + copy into its cache): {default:8.1f} ms per render")

@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.api.auth import authorized
 from app.api.errors import ApiError
 from app.api.remote_media import RemoteMediaFetcher
+from app.api.schema import ApiMessage, parse_chat_request, parse_json
 from app.api.translate import MessageTranslator, Translated
-from app.backend import SAMPLING_KEYS, BackendError
+from app.backend import BackendError
 from app.catalog import Backend, ModelSpec
 from app.events import AnswerDelta, Finished, ThinkingDelta, TurnResult, Usage
 from app.services import Services
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 async def read_body(request: Request, limit: int) -> dict[str, Any]:
-    """The JSON body, refusing more than `limit` bytes while reading (not trusting headers)."""
+    """The JSON object body, refusing more than `limit` bytes while reading (not trusting
+    headers); anything malformed is a 400 (`schema.parse_json`)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"The request body is larger than {limit // 1048576} MB.")
@@ -36,13 +38,7 @@ async def read_body(request: Request, limit: int) -> dict[str, Any]:
         if size > limit:
             raise ApiError(413, f"The request body is larger than {limit // 1048576} MB.")
         chunks.append(chunk)
-    try:
-        body = json.loads(b"".join(chunks) or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    return body
+    return parse_json(b"".join(chunks))
 
 
 def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None = None) -> str:
@@ -64,9 +60,7 @@ class ChatCompletions:
         fetcher = RemoteMediaFetcher(max_bytes=settings.max_upload_mb * 1024 * 1024)
         self.translator = MessageTranslator(services.library, services.engine.resolver, fetcher)
 
-    def _model(self, model_id: Any, has_key: bool) -> ModelSpec:
-        if not isinstance(model_id, str) or not model_id:
-            raise ApiError(400, "model is required.", param="model")
+    def _model(self, model_id: str, has_key: bool) -> ModelSpec:
         spec = self.services.catalog.get(model_id)
         if spec is None:
             known = ", ".join(m.id for m in self.visible_models(has_key)) or "none"
@@ -90,30 +84,34 @@ class ChatCompletions:
 
     async def create(self, request: Request):
         has_key = authorized(self.services.settings, request)
-        body = await read_body(request, self.body_limit)
-        spec = self._model(body.get("model"), has_key)
+        chat = parse_chat_request(await read_body(request, self.body_limit))
+        spec = self._model(chat.model, has_key)
         request.state.model = spec.id
-        messages = body.get("messages")
-        if not isinstance(messages, list):
-            raise ApiError(400, "messages must be a list.", param="messages")
-        effort = body.get("reasoning_effort")
-        sampling = {key: body[key] for key in SAMPLING_KEYS if body.get(key) is not None}
-        translated = await self.translator.translate(spec, messages)
-        events = self._events(spec, messages, translated, effort, sampling)
-        # Wait for the first event here, so a failure before anything streamed gets a real
-        # status code instead of a 200 with an error inside.
-        first = await anext(events, None)
-        if body.get("stream"):
+        translated = await self.translator.translate(spec, chat.messages)
+        pin = self.services.janitor.pinned(translated.media)
+        pin.__enter__()  # released when the answer ends (below, or when the stream closes)
+        events = self._events(spec, chat.messages, translated, chat.effort, chat.sampling)
+        try:
+            # Wait for the first event here, so a failure before anything streamed gets a real
+            # status code instead of a 200 with an error inside.
+            first = await anext(events, None)
+        except BaseException:
+            pin.__exit__(None, None, None)
+            raise
+        if chat.stream:
             return StreamingResponse(
-                self._sse(spec, first, events),
+                self._sse(spec, first, events, pin),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         result = TurnResult()
-        if first is not None:
-            result.add(first)
-        async for event in events:
-            result.add(event)
+        try:
+            if first is not None:
+                result.add(first)
+            async for event in events:
+                result.add(event)
+        finally:
+            pin.__exit__(None, None, None)
         message: dict[str, Any] = {"role": "assistant", "content": result.answer}
         if result.thinking:
             message["reasoning_content"] = result.thinking
@@ -136,7 +134,7 @@ class ChatCompletions:
         )
 
     async def _events(
-        self, spec: ModelSpec, raw: list, translated: Translated, effort, sampling
+        self, spec: ModelSpec, raw: tuple[ApiMessage, ...], translated: Translated, effort, sampling
     ) -> AsyncIterator:
         """Backend events; an expired StepFun file id is uploaded again once, before streaming."""
         for attempt in (1, 2):
@@ -160,7 +158,7 @@ class ChatCompletions:
                     continue
                 raise ApiError.from_backend(exc) from None
 
-    async def _sse(self, spec: ModelSpec, head, events: AsyncIterator) -> AsyncIterator[str]:
+    async def _sse(self, spec: ModelSpec, head, events: AsyncIterator, pin) -> AsyncIterator[str]:
         cid, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
         first, finish, usage = True, "stop", None
 
@@ -195,6 +193,8 @@ class ChatCompletions:
         except ApiError as exc:
             log.warning("stream for %s failed: %s", spec.id, exc.code)
             yield f"data: {json.dumps(exc.body(), ensure_ascii=False)}\n\n"
+        finally:
+            pin.__exit__(None, None, None)
         yield "data: [DONE]\n\n"
 
 

@@ -17,12 +17,14 @@ from typing import Any
 
 from app.api.errors import ApiError
 from app.api.remote_media import RemoteMediaFetcher, RemoteMediaRefused
+from app.api.schema import ApiMessage, MediaPart, TextPart
 from app.attachments import MediaResolver
 from app.catalog import Backend, ModelSpec, VideoMode
+from app.engine import TurnRejected, check_text_length
+from app.events import Note
 from app.media import MediaError, MediaLibrary
 from app.store import MediaRef
 
-MAX_TEXT_CHARS = 1_000_000
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+/-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(;base64)?,", re.I)
 
 
@@ -30,7 +32,8 @@ _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+/-]+)?(?P<params>(;[\w-]+=[^;,]*)*)
 class Translated:
     messages: list[dict[str, Any]]
     images: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    media: list[str] = field(default_factory=list)  # library hashes in use (pinned meanwhile)
 
 
 def decode_data_url(url: str, where: str) -> bytes:
@@ -49,50 +52,30 @@ class MessageTranslator:
         self.resolver = resolver
         self.fetcher = fetcher
 
-    async def translate(self, spec: ModelSpec, messages: list[dict[str, Any]]) -> Translated:
-        if not messages:
-            raise ApiError(400, "messages must not be empty.", param="messages")
-        out = Translated(messages=[])
-        text_chars = 0
-        for index, message in enumerate(messages):
-            where = f"messages[{index}]"
-            if not isinstance(message, dict):
-                raise ApiError(400, f"{where} must be an object.", param=where)
-            role = message.get("role")
-            content = message.get("content")
-            if role not in ("system", "user", "assistant", "developer"):
-                raise ApiError(400, f"{where}.role {role!r} is not supported.", param=where)
-            if role == "assistant":
-                text = content if isinstance(content, str) else _joined_text(content)
-                text_chars += len(text or "")
-                out.messages.append({"role": "assistant", "content": text or ""})
-                continue
-            if isinstance(content, str) or content is None:
-                text_chars += len(content or "")
-                out.messages.append({"role": role, "content": content or ""})
-                continue
-            if not isinstance(content, list):
-                raise ApiError(400, f"{where}.content must be a string or a list.", param=where)
-            parts: list[dict[str, Any]] = []
-            for number, part in enumerate(content):
-                part_where = f"{where}.content[{number}]"
-                kind = part.get("type") if isinstance(part, dict) else None
-                if kind == "text":
-                    text_chars += len(part.get("text") or "")
-                    parts.append({"type": "text", "text": part.get("text") or ""})
-                elif kind in ("image_url", "video_url"):
-                    media_parts, images, note = await self._media(spec, part, kind, part_where)
-                    parts.extend(media_parts)
-                    out.images += images
-                    if note:
-                        out.notes.append(note)
-                else:
-                    raise ApiError(400, f"{part_where}: unsupported part type {kind!r}.")
-            out.messages.append({"role": role, "content": parts})
-        if text_chars > MAX_TEXT_CHARS:
-            raise ApiError(
-                413, f"The messages hold more than {MAX_TEXT_CHARS:,} characters of text."
+    async def translate(self, spec: ModelSpec, messages: tuple[ApiMessage, ...]) -> Translated:
+        try:
+            check_text_length(
+                sum(len(p.text) for m in messages for p in m.parts if isinstance(p, TextPart))
             )
+        except TurnRejected as exc:
+            raise ApiError(413, str(exc), code="text_too_long") from None
+        out = Translated(messages=[])
+        for message in messages:
+            role = "system" if message.role == "developer" else message.role
+            if not message.media:  # text only: a plain string, which every chat template takes
+                out.messages.append({"role": role, "content": message.text})
+                continue
+            parts: list[dict[str, Any]] = []
+            for part in message.parts:
+                if isinstance(part, TextPart):
+                    parts.append({"type": "text", "text": part.text})
+                    continue
+                media_parts, images, note = await self._media(spec, part, out)
+                parts.extend(media_parts)
+                out.images += images
+                if note:
+                    out.notes.append(note)
+            out.messages.append({"role": role, "content": parts})
         if out.images > spec.max_images:
             raise ApiError(
                 400,
@@ -102,14 +85,10 @@ class MessageTranslator:
         return out
 
     async def _media(
-        self, spec: ModelSpec, part: dict, kind: str, where: str
-    ) -> tuple[list[dict], int, str | None]:
-        body = part.get(kind)
-        url = body.get("url") if isinstance(body, dict) else body
-        if not isinstance(url, str) or not url:
-            raise ApiError(400, f"{where}: {kind}.url is missing.", param=where)
-        detail = (body.get("detail") if isinstance(body, dict) else None) or "low"
-        detail = detail if detail in ("low", "high") else "low"
+        self, spec: ModelSpec, part: MediaPart, out: Translated
+    ) -> tuple[list[dict], int, Note | None]:
+        kind, url, where = part.kind, part.url, part.where
+        detail = part.detail if part.detail in ("low", "high") else "low"
         if kind == "image_url" and not spec.images:
             raise ApiError(400, f"{spec.id} reads text only; it cannot take images ({where}).")
         if kind == "video_url" and spec.video is VideoMode.NONE:
@@ -141,6 +120,7 @@ class MessageTranslator:
             stored = await asyncio.to_thread(self.library.ingest_bytes, data, filename)
         except MediaError as exc:
             raise ApiError(400, f"{where}: {exc}", param=where) from None
+        out.media.append(stored.sha256)
         if stored.kind == "video" and kind == "image_url":
             raise ApiError(400, f"{where}: this image_url holds a video; use video_url.")
         if stored.kind == "image" and kind == "video_url":
@@ -150,11 +130,3 @@ class MessageTranslator:
         except MediaError as exc:
             raise ApiError(400, f"{where}: {exc}", param=where) from None
         return resolved.parts, resolved.images, resolved.note
-
-
-def _joined_text(content: Any) -> str:
-    if not isinstance(content, list):
-        return ""
-    return "".join(
-        p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
-    )

@@ -8,7 +8,6 @@ from app.media.errors import MediaError
 
 MediaKind = Literal["image", "video"]
 
-ACCEPTED = "JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC images and MP4, MOV, MKV, WebM videos"
 HEAD_BYTES = 64
 
 _HEIF_BRANDS = {
@@ -30,7 +29,7 @@ _QUICKTIME_BRANDS = {b"qt  "}
 def detect(head: bytes, filename: str) -> tuple[MediaKind, str]:
     """(kind, mime) of a file from its first bytes; MediaError for anything else."""
     if not head:
-        raise MediaError(f"{filename} is empty (0 bytes).")
+        raise MediaError("media.empty", name=filename)
     if head.startswith(b"\xff\xd8\xff"):
         return "image", "image/jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -52,7 +51,7 @@ def detect(head: bytes, filename: str) -> tuple[MediaKind, str]:
         return "video", "video/mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return ("video", "video/webm") if b"webm" in head else ("video", "video/x-matroska")
-    raise MediaError(f"{filename} is not a file this app can read (accepted: {ACCEPTED}).")
+    raise MediaError("media.unsupported", name=filename)
 
 
 EXTENSIONS = {

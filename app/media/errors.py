@@ -1,5 +1,7 @@
 """The one error type of the media pipeline."""
 
+from app.i18n import Problem
 
-class MediaError(ValueError):
-    """A file that cannot be used; str() is a complete sentence for a person, naming the file."""
+
+class MediaError(Problem, ValueError):
+    """A file that cannot be used; its text is a complete sentence naming the file."""

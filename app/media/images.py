@@ -15,7 +15,6 @@ from typing import Literal
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.media.detect import ACCEPTED
 from app.media.errors import MediaError
 
 pillow_heif.register_heif_opener()
@@ -37,32 +36,32 @@ class NormalizedImage:
     data: bytes  # JPEG
     width: int
     height: int
-    notes: tuple[str, ...] = ()
+    animated: bool = False  # only the first frame of an animation was kept
 
 
 def _open(data: bytes, filename: str) -> Image.Image:
     if not data:
-        raise MediaError(f"{filename} is empty (0 bytes).")
+        raise MediaError("media.empty", name=filename)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MediaError(
-            f"{filename} declares more pixels than the {MAX_PIXELS // 1_000_000}-megapixel limit "
-            "and is not opened."
+            "media.too_many_pixels", name=filename, limit=MAX_PIXELS // 1_000_000
         ) from None
     except UnidentifiedImageError:
-        raise MediaError(
-            f"{filename} is not an image this app can read (accepted: {ACCEPTED})."
-        ) from None
+        raise MediaError("media.not_an_image", name=filename) from None
     except (OSError, ValueError, SyntaxError):
-        raise MediaError(f"{filename} is damaged and cannot be opened.") from None
+        raise MediaError("media.damaged", name=filename) from None
     width, height = image.size
     if width * height > MAX_PIXELS or width <= 0 or height <= 0:
         raise MediaError(
-            f"{filename} declares {width}×{height} pixels, more than the "
-            f"{MAX_PIXELS // 1_000_000}-megapixel limit, and is not opened."
+            "media.too_many_pixels_declared",
+            name=filename,
+            width=width,
+            height=height,
+            limit=MAX_PIXELS // 1_000_000,
         )
     return image
 
@@ -76,7 +75,7 @@ def validate_image(data: bytes, filename: str) -> tuple[int, int, str]:
             image.draft("RGB", (256, 256))  # JPEG: decode at reduced scale, still reads it all
             image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning):
-        raise MediaError(f"{filename} is damaged or incomplete and cannot be read.") from None
+        raise MediaError("media.incomplete", name=filename) from None
     return image.size[0], image.size[1], image.format or "unknown"
 
 
@@ -103,23 +102,20 @@ def _flatten(image: Image.Image) -> Image.Image:
     return background
 
 
-def normalize_pil(
-    image: Image.Image, detail: Detail, notes: tuple[str, ...] = ()
-) -> NormalizedImage:
+def normalize_pil(image: Image.Image, detail: Detail, animated: bool = False) -> NormalizedImage:
     image = _flatten(image)
     size = target_size(image.width, image.height, detail)
     if size != image.size:
         image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False, subsampling=2)
-    return NormalizedImage(out.getvalue(), image.width, image.height, notes)
+    return NormalizedImage(out.getvalue(), image.width, image.height, animated)
 
 
 def normalize_image(data: bytes, detail: Detail, filename: str = "image") -> NormalizedImage:
     image = _open(data, filename)
-    notes: list[str] = []
-    if getattr(image, "is_animated", False) and getattr(image, "n_frames", 1) > 1:
-        notes.append(f"{filename}: only the first frame of the animation is sent.")
+    animated = getattr(image, "is_animated", False) and getattr(image, "n_frames", 1) > 1
+    if animated:
         image.seek(0)
     try:
         with warnings.catch_warnings():
@@ -131,5 +127,5 @@ def normalize_image(data: bytes, detail: Detail, filename: str = "image") -> Nor
             image.load()
             image = ImageOps.exif_transpose(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning):
-        raise MediaError(f"{filename} is damaged or incomplete and cannot be read.") from None
-    return normalize_pil(image, detail, tuple(notes))
+        raise MediaError("media.incomplete", name=filename) from None
+    return normalize_pil(image, detail, animated)

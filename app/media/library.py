@@ -5,6 +5,10 @@
     <root>/blobs/ab/<sha256>.json       what was learned when it was checked
     <root>/cache/<sha256>-…             normalized images, video frames, video parts
 
+Everything here is keyed by content, and two people may send the same bytes: nothing stored
+under a hash says who sent it or under what name. File names are the caller's, per call (they
+appear in error messages); notes are facts (e.g. "animated") that callers put into words.
+
 Writes go to a unique temporary name and are renamed into place, so two users adding the same
 file at the same moment cannot corrupt it, and a reader never sees half a file.
 """
@@ -34,12 +38,13 @@ class StoredMedia:
     sha256: str
     kind: MediaKind
     mime: str
-    filename: str
+    filename: str  # the name this caller gave it; never read back from disk
     size_bytes: int
     path: Path
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
+    new: bool = False  # this call stored it (it was not in the library before)
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
@@ -99,7 +104,7 @@ class MediaLibrary:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise MediaError(
-                f"{filename} is {size / 1048576:.0f} MB; the limit is {max_bytes / 1048576:.0f} MB."
+                "media.too_large", name=filename, size=size / 1048576, limit=max_bytes / 1048576
             )
         with path.open("rb") as handle:
             head = handle.read(HEAD_BYTES)
@@ -115,7 +120,6 @@ class MediaLibrary:
         meta = {
             "kind": kind,
             "mime": mime,
-            "filename": filename,
             "size_bytes": size,
             "width": info.width,
             "height": info.height,
@@ -132,7 +136,7 @@ class MediaLibrary:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-        return self._finish(sha, meta, target)
+        return self._finish(sha, meta, target, filename)
 
     def ingest_bytes(self, data: bytes, filename: str) -> StoredMedia:
         kind, mime = detect(data[:HEAD_BYTES], filename)
@@ -152,49 +156,66 @@ class MediaLibrary:
         meta = {
             "kind": "image",
             "mime": mime,
-            "filename": filename,
             "size_bytes": len(data),
             "width": width,
             "height": height,
             "duration_s": None,
         }
-        return self._finish(sha, meta, target)
+        return self._finish(sha, meta, target, filename)
 
-    def _finish(self, sha: str, meta: dict, target: Path) -> StoredMedia:
-        if not self._sidecar(sha).exists():
+    def _finish(self, sha: str, meta: dict, target: Path, filename: str) -> StoredMedia:
+        new = not self._sidecar(sha).exists()
+        if new:
             _write_atomic(self._sidecar(sha), json.dumps(meta).encode())
-        return StoredMedia(sha256=sha, path=target, **meta)
+        else:
+            os.utime(target)  # sent again: a fresh file for the orphan sweep's grace period
+        return StoredMedia(sha256=sha, path=target, filename=filename, new=new, **meta)
 
     def describe(self, sha256: str) -> StoredMedia | None:
         meta = self._meta(sha256)
         if meta is None or not self.blob_path(sha256).exists():
             return None
-        return StoredMedia(sha256=sha256, path=self.blob_path(sha256), **meta)
+        fields = {k: meta.get(k) for k in ("kind", "mime", "size_bytes", "width", "height")}
+        return StoredMedia(
+            sha256=sha256,
+            path=self.blob_path(sha256),
+            filename="",
+            duration_s=meta.get("duration_s"),
+            **fields,
+        )
 
     def _require(self, sha256: str) -> StoredMedia:
         stored = self.describe(sha256)
         if stored is None:
-            raise MediaError("A stored attachment is missing from the data directory.")
+            raise MediaError("media.missing")
         return stored
 
     # -- derived forms, cached ------------------------------------------------------------------
-    def normalized_image(self, sha256: str, detail: str) -> NormalizedImage:
+    def normalized_image(
+        self, sha256: str, detail: str, filename: str = "image"
+    ) -> NormalizedImage:
+        """The image as sent at `detail`, cached; `filename` only names it in error messages."""
         cached = self._normalized_file(sha256, detail)
-        notes_path = cached.with_suffix(".json")
-        if cached.exists() and notes_path.exists():
-            info = json.loads(notes_path.read_text())
-            return NormalizedImage(
-                cached.read_bytes(), info["width"], info["height"], tuple(info["notes"])
-            )
+        info_path = cached.with_suffix(".json")
+        if cached.exists() and info_path.exists():
+            info = json.loads(info_path.read_text())
+            animated = bool(info.get("animated", info.get("notes")))  # "notes": older caches
+            return NormalizedImage(cached.read_bytes(), info["width"], info["height"], animated)
         stored = self._require(sha256)
-        image = _normalize_image(stored.path.read_bytes(), detail, stored.filename)  # type: ignore[arg-type]
+        image = _normalize_image(stored.path.read_bytes(), detail, filename)  # type: ignore[arg-type]
         _write_atomic(cached, image.data)
-        info = {"width": image.width, "height": image.height, "notes": list(image.notes)}
-        _write_atomic(notes_path, json.dumps(info).encode())
+        info = {"width": image.width, "height": image.height, "animated": image.animated}
+        _write_atomic(info_path, json.dumps(info).encode())
         return image
 
     def video_frames(
-        self, sha256: str, *, interval_s: float, max_frames: int, detail: str
+        self,
+        sha256: str,
+        *,
+        interval_s: float,
+        max_frames: int,
+        detail: str,
+        filename: str = "video",
     ) -> list[VideoFrame]:
         folder = self.cache / f"{sha256}-frames-{interval_s:g}-{max_frames}-{detail}"
         index = folder / "index.json"
@@ -213,7 +234,7 @@ class MediaLibrary:
             interval_s=interval_s,
             max_frames=max_frames,
             detail=detail,  # type: ignore[arg-type]
-            filename=stored.filename,
+            filename=filename,
         )
         entries = []
         for number, frame in enumerate(frames):
@@ -230,7 +251,9 @@ class MediaLibrary:
         _write_atomic(index, json.dumps(entries).encode())
         return frames
 
-    def video_segments(self, sha256: str, *, max_seconds: float, max_bytes: int) -> list[Path]:
+    def video_segments(
+        self, sha256: str, *, max_seconds: float, max_bytes: int, filename: str = "video"
+    ) -> list[Path]:
         folder = self.cache / f"{sha256}-parts-{max_seconds:g}-{max_bytes}"
         index = folder / "index.json"
         if index.exists():
@@ -239,7 +262,11 @@ class MediaLibrary:
         work = Path(tempfile.mkdtemp(dir=self.cache, prefix=".parts-"))
         try:
             parts = split_video(
-                stored.path, max_seconds=max_seconds, max_bytes=max_bytes, out_dir=work
+                stored.path,
+                max_seconds=max_seconds,
+                max_bytes=max_bytes,
+                out_dir=work,
+                filename=filename,
             )
             if parts == [stored.path]:
                 return parts
@@ -252,6 +279,35 @@ class MediaLibrary:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
         return [folder / name for name in json.loads(index.read_text())]
+
+    # -- housekeeping (app/janitor.py) ------------------------------------------------------------
+    def stored_hashes(self) -> list[str]:
+        return [
+            path.name[:64]
+            for path in self.blobs.glob("??/*")
+            if path.suffix != ".json" and not path.name.startswith(".")
+        ]
+
+    def last_used(self, sha256: str) -> float:
+        """When the file was last stored or sent again (0 if it is not here)."""
+        try:
+            return self.blob_path(sha256).stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def drop_derived_without_blob(self, older_than: float) -> None:
+        """Cached forms left behind by a blob that is gone (e.g. deleted by hand)."""
+        for derived in self.cache.iterdir():
+            sha = derived.name[:64]
+            try:
+                if derived.stat().st_mtime >= older_than or self.blob_path(sha).exists():
+                    continue
+            except OSError:
+                continue
+            if derived.is_dir():
+                shutil.rmtree(derived, ignore_errors=True)
+            else:
+                derived.unlink(missing_ok=True)
 
     def delete(self, sha256: str) -> None:
         blob = self.blob_path(sha256)

@@ -47,18 +47,17 @@ def _open(path: Path, filename: str, timeout_s: float = PROBE_TIMEOUT_S):
     try:
         container = av.open(str(path), timeout=timeout_s)
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
-        raise MediaError(
-            f"{filename} is not a video this app can read (accepted: MP4, MOV, MKV, WebM)."
-        ) from None
+        raise MediaError("video.unreadable", name=filename) from None
     if not any(name in container.format.name for name in VIDEO_CONTAINERS):
         container.close()
         raise MediaError(
-            f"{filename} is a {container.format.long_name or container.format.name} file; "
-            "accepted videos are MP4, MOV, MKV and WebM."
+            "video.wrong_container",
+            name=filename,
+            container=container.format.long_name or container.format.name,
         )
     if not container.streams.video:
         container.close()
-        raise MediaError(f"{filename} has no video track.")
+        raise MediaError("video.no_track", name=filename)
     return container
 
 
@@ -80,9 +79,9 @@ def probe_video(path: Path, filename: str, timeout_s: float = PROBE_TIMEOUT_S) -
         try:  # a header alone is not enough: the first frame must decode
             next(container.decode(stream))
         except (av.FFmpegError, StopIteration, OSError, ValueError):
-            raise MediaError(f"{filename} is damaged: its video cannot be decoded.") from None
+            raise MediaError("video.undecodable", name=filename) from None
         if duration <= 0:
-            raise MediaError(f"{filename}: the length of this video cannot be determined.")
+            raise MediaError("video.no_length", name=filename)
         return VideoInfo(
             duration_s=duration,
             width=stream.codec_context.width,
@@ -126,10 +125,10 @@ def sample_frames(
             image = normalize_pil(chosen.to_image(), detail)
             frames.append(VideoFrame(t, image))
         if not frames:
-            raise MediaError(f"{filename}: no frames could be read from this video.")
+            raise MediaError("video.no_frames", name=filename)
         return frames
     except av.FFmpegError:
-        raise MediaError(f"{filename} is damaged: its frames cannot be decoded.") from None
+        raise MediaError("video.frames_damaged", name=filename) from None
     finally:
         container.close()
 
@@ -147,7 +146,7 @@ def _plan_cuts(
         cumulative.append(cumulative[-1] + size)
     keys = [i for i, (_, _, key) in enumerate(packets) if key]
     if not keys:
-        raise MediaError(f"{filename} has no keyframes, so it cannot be split.")
+        raise MediaError("video.no_keyframes", name=filename)
     end_time = times[-1] + (times[-1] - times[-2] if len(times) > 1 else 0)
 
     def fits(start: int, stop: int) -> bool:
@@ -157,23 +156,23 @@ def _plan_cuts(
             and cumulative[stop] - cumulative[start] <= max_bytes
         )
 
-    too_far = f"{filename} cannot be split within the limits: its keyframes are too far apart."
     cuts = [keys[0]]
     previous: int | None = None
     for stop in [*keys[1:], len(times)]:
         if not fits(cuts[-1], stop):
             if previous is None:
-                raise MediaError(too_far)
+                raise MediaError("video.keyframes_too_far", name=filename)
             cuts.append(previous)
             if not fits(previous, stop):
-                raise MediaError(too_far)
+                raise MediaError("video.keyframes_too_far", name=filename)
         previous = stop
     return [times[i] for i in cuts]
 
 
-def split_video(path: Path, *, max_seconds: float, max_bytes: int, out_dir: Path) -> list[Path]:
+def split_video(
+    path: Path, *, max_seconds: float, max_bytes: int, out_dir: Path, filename: str = "video"
+) -> list[Path]:
     """Cut into MP4 parts at keyframes by copying packets (no re-encode); parts in order."""
-    filename = path.name
     source = _open(path, filename)
     try:
         video = source.streams.video[0]
@@ -185,7 +184,7 @@ def split_video(path: Path, *, max_seconds: float, max_bytes: int, out_dir: Path
     finally:
         source.close()
     if not packets:
-        raise MediaError(f"{filename} has no video packets to split.")
+        raise MediaError("video.no_packets", name=filename)
     packets.sort(key=lambda item: item[0])
     cuts = _plan_cuts(packets, max_seconds, max_bytes, filename)
     if len(cuts) == 1:
@@ -231,7 +230,7 @@ def split_video(path: Path, *, max_seconds: float, max_bytes: int, out_dir: Path
         if current is not None:
             current.close()
     except av.FFmpegError:
-        raise MediaError(f"{filename} could not be split without re-encoding.") from None
+        raise MediaError("video.split_failed", name=filename) from None
     finally:
         source.close()
     return outputs

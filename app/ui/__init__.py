@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -54,7 +53,6 @@ I18N = gr.I18n(
     },
 )
 
-UPLOAD_CACHE_CLEANING = (3600, 24 * 3600)  # every hour, files older than a day
 ACCEPTED_FILES = ["image", "video", ".heic", ".heif", ".mkv", ".webm", ".mov"]
 
 
@@ -63,21 +61,12 @@ def launch_options() -> dict[str, Any]:
     return {"css": CSS, "i18n": I18N, "theme": gr.themes.Soft()}
 
 
-def serve_media_in_place(media_dir: Path) -> None:
-    """Let the chat show stored media straight from the library.
-
-    Otherwise Gradio hashes and copies every file in the history into its cache on every render,
-    streaming updates included: over 100 ms per 150 MB video each time, blocking the event loop
-    for every user (bench/bench_render.py). Access is still checked per owner (media_access.py).
-    """
-    gr.set_static_paths([str(media_dir)])
-
-
 def build_ui(services: Services) -> gr.Blocks:
     ui = ChatHandlers(services)
     sidebar = ConversationHandlers(services)
-    # Gradio's upload cache only holds files on their way into the media library: clean it.
-    with gr.Blocks(title="VLM Chat", fill_height=True, delete_cache=UPLOAD_CACHE_CLEANING) as demo:
+    # Uploads are cleaned by app/janitor.py, not by Gradio's delete_cache: that one empties the
+    # folder on every restart, which would lose the attachments of a draft kept across it.
+    with gr.Blocks(title="VLM Chat", fill_height=True) as demo:
         conversation_id = gr.State(None)
         live_turn = gr.State(None)
 
@@ -104,7 +93,7 @@ def build_ui(services: Services) -> gr.Blocks:
                         )
                         cancel = gr.Button(I18N("cancel"), elem_id="confirm-delete-no")
                 export = gr.Button(I18N("export"), elem_id="export", size="sm")
-                exported = gr.File(label=I18N("export"), visible=False, elem_id="exported")
+                exported = gr.HTML(visible=False, elem_id="exported")
                 upload = gr.UploadButton(
                     I18N("import"), file_types=[".json"], elem_id="import", size="sm"
                 )

@@ -6,19 +6,22 @@ client that belongs to someone else simply finds nothing.
 
 from __future__ import annotations
 
-import tempfile
+import html
 import time
-from pathlib import Path
 
 import gradio as gr
 
-from app.exports import ImportRejected, export_json, export_markdown_zip, import_json
+from app.engine import TurnRejected
+from app.exports import ImportRejected, import_json
+from app.i18n import t
 from app.services import Services
 from app.store import Conversation
 from app.ui import render
-from app.ui.handlers import request_owner
+from app.ui.downloads import export_url
+from app.ui.handlers import owned_upload, request_language, request_owner
 
 LIST_LIMIT = 200
+RECENT_USE_S = 60.0  # media sent in the last minute may be on their way into another chat
 
 
 def conversation_label(conversation: Conversation, now: float) -> str:
@@ -64,7 +67,7 @@ class ConversationHandlers:
                 interactive=bool(spec.efforts),
             )
         return (
-            render.render_history(messages, self.services.library),
+            render.render_history(messages, self.services.library, request_language(request)),
             conversation.id,
             gr.update(value=model_id) if model_id else gr.update(),
             effort,
@@ -95,9 +98,9 @@ class ConversationHandlers:
 
     def confirm_delete(self, conversation_id: str | None, query: str | None, request: gr.Request):
         owner = request_owner(request)
-        if conversation_id:
-            for sha in self.services.store.delete_conversation(owner, conversation_id):
-                self.services.library.delete(sha)
+        if isinstance(conversation_id, str):
+            shas = self.services.store.delete_conversation(owner, conversation_id)
+            self.services.janitor.discard(shas, older_than_s=RECENT_USE_S)
         return (
             gr.update(visible=False),
             gr.update(choices=self.choices(owner, query), value=None),
@@ -107,40 +110,45 @@ class ConversationHandlers:
         )
 
     def export(self, conversation_id: str | None, request: gr.Request):
+        """Download links for this conversation, served only to its owner (ui/downloads.py)."""
         owner = request_owner(request)
-        if not conversation_id:
-            raise gr.Error("Open a conversation first. / 请先打开一个对话。")
-        try:
-            files = [
-                export_json(self.services.store, self.services.library, owner, conversation_id),
-                export_markdown_zip(
-                    self.services.store, self.services.library, owner, conversation_id
-                ),
-            ]
-        except KeyError:
-            raise gr.Error("That conversation does not exist.") from None
-        folder = Path(tempfile.mkdtemp(prefix="vlm-export-"))
-        paths = []
-        for name, data in files:
-            path = folder / name
-            path.write_bytes(data)
-            paths.append(str(path))
-        return gr.update(value=paths, visible=True)
+        lang = request_language(request)
+        conversation = (
+            self.services.store.get_conversation(owner, conversation_id)
+            if isinstance(conversation_id, str)
+            else None
+        )
+        if conversation is None:
+            raise gr.Error(t("export.none_open", lang))
+        links = " · ".join(
+            f'<a href="{html.escape(export_url(conversation.id, fmt))}" download>'
+            f"{html.escape(t(label, lang))}</a>"
+            for fmt, label in (("json", "export.json"), ("zip", "export.zip"))
+        )
+        return gr.update(value=links, visible=True)
 
     def import_file(self, upload: str | None, request: gr.Request):
         owner = request_owner(request)
+        lang = request_language(request)
         if not upload:
             return gr.update(), gr.update(), [], None
         try:
+            path = owned_upload(upload, owner, self.services.store, "import.json")
             conversation = import_json(
-                self.services.store, self.services.library, owner, Path(upload).read_bytes()
+                self.services.store,
+                self.services.library,
+                owner,
+                path.read_bytes(),
+                discard=lambda shas: self.services.janitor.discard(shas, older_than_s=0),
             )
+        except TurnRejected as exc:
+            raise gr.Error(exc.text(lang)) from None
         except ImportRejected as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(exc.text(lang)) from None
         messages = self.services.store.messages(owner, conversation.id)
         return (
             gr.update(choices=self.choices(owner, None), value=conversation.id),
             conversation.title,
-            render.render_history(messages, self.services.library),
+            render.render_history(messages, self.services.library, request_language(request)),
             conversation.id,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +13,10 @@ from typing import Any
 import gradio as gr
 
 from app.engine import Attachment, PreparedTurn, TurnFailed, TurnRejected
+from app.i18n import language_of
 from app.identity import owner_for
 from app.services import Services
-from app.store import COMPLETE, FAILED, STOPPED, STREAMING
+from app.store import COMPLETE, FAILED, STOPPED, STREAMING, Store
 from app.ui import render
 
 YIELD_EVERY_S = 0.05  # re-rendering the whole history on every token is wasteful
@@ -31,14 +33,40 @@ def request_owner(request: gr.Request | None) -> str:
     return owner
 
 
-def composer_files(value: dict[str, Any] | None) -> list[Attachment]:
+def request_language(request: gr.Request | None) -> str:
+    headers = getattr(request, "headers", None) or {}
+    return language_of(headers.get("accept-language"))
+
+
+def composer_files(value: Any, owner: str, store: Store) -> list[Attachment]:
+    """The composer's files, each one a file this owner uploaded through the page.
+
+    The value comes from the client and can name any path: only files that Gradio's upload route
+    received from this same owner are taken (recorded by `UploadRecorder`); anything else is
+    refused before anything is read or stored.
+    """
+    files = value.get("files") if isinstance(value, dict) else None
     attachments = []
-    for item in (value or {}).get("files") or []:
-        path = item if isinstance(item, str) else item.get("path")
-        name = None if isinstance(item, str) else item.get("orig_name")
-        if path:
-            attachments.append(Attachment(Path(path), name or Path(path).name))
+    for item in files if isinstance(files, list) else []:
+        path = (
+            item if isinstance(item, str) else item.get("path") if isinstance(item, dict) else None
+        )
+        name = item.get("orig_name") if isinstance(item, dict) else None
+        if not isinstance(path, str) or not path:
+            continue
+        shown = name if isinstance(name, str) and name else Path(path).name
+        attachments.append(Attachment(owned_upload(path, owner, store, shown), shown))
     return attachments
+
+
+def owned_upload(path: Any, owner: str, store: Store, shown: str) -> Path:
+    """`path` if this owner uploaded it through the page and it is still there; else refuse."""
+    real = os.path.realpath(path) if isinstance(path, str) else ""
+    if not real or not store.owns_upload(owner, real):
+        raise TurnRejected("upload.not_yours", name=shown)
+    if not os.path.isfile(real):
+        raise TurnRejected("upload.expired", name=shown)
+    return Path(real)
 
 
 @dataclass
@@ -47,6 +75,7 @@ class LiveTurn:
 
     turn: PreparedTurn
     base: list[render.ChatMessage]
+    lang: str
     # Set when the streaming handler has finished (normally or by cancellation), so the Stop
     # handler renders after the stream's last update instead of racing it.
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -54,7 +83,7 @@ class LiveTurn:
 
     def show(self, status: str, error: str | None = None) -> list[render.ChatMessage]:
         answer = render.render_answer(
-            self.turn.result, status=status, error=error, model=self.turn.spec.id
+            self.turn.result, status=status, error=error, model=self.turn.spec.id, lang=self.lang
         )
         return [*self.base, *answer]
 
@@ -64,11 +93,13 @@ class ChatHandlers:
         self.services = services
 
     # -- rendering helpers ------------------------------------------------------------------
-    def _history(self, owner: str, conversation_id: str | None) -> list[render.ChatMessage]:
+    def _history(
+        self, owner: str, conversation_id: str | None, lang: str
+    ) -> list[render.ChatMessage]:
         if not conversation_id:
             return []
         messages = self.services.store.messages(owner, conversation_id)
-        return render.render_history(messages, self.services.library)
+        return render.render_history(messages, self.services.library, lang)
 
     def _model_update(self, value: str | None) -> dict:
         catalog, monitor = self.services.catalog, self.services.monitor
@@ -98,7 +129,9 @@ class ChatHandlers:
         detail = conversation.detail if conversation else "low"
         banner, banner_panel = self._banner()
         return (
-            self._history(owner, conversation.id if conversation else None),
+            self._history(
+                owner, conversation.id if conversation else None, request_language(request)
+            ),
             conversation.id if conversation else None,
             self._model_update(model_id),
             self.effort_update(model_id, effort),
@@ -122,21 +155,29 @@ class ChatHandlers:
     ):
         """Step 1: validate and store the question; on a problem, explain it and keep the input."""
         owner = request_owner(request)
-        history = self._history(owner, conversation_id)
+        lang = request_language(request)
+        history = self._history(owner, conversation_id, lang)
+        text = composer.get("text") if isinstance(composer, dict) else None
         try:
+            attachments = composer_files(composer, owner, self.services.store)
             turn = await self.services.engine.prepare_turn(
                 owner=owner,
                 conversation_id=conversation_id,
-                text=(composer or {}).get("text") or "",
-                attachments=composer_files(composer),
+                text=text if isinstance(text, str) else "",
+                attachments=attachments,
                 model_id=model_id,
                 effort=effort,
                 detail=detail or "low",
             )
         except TurnRejected as exc:
-            return [*history, render.notice(str(exc))], gr.update(), conversation_id, None
+            return (
+                [*history, render.notice(exc.text(lang), lang)],
+                gr.update(),
+                conversation_id,
+                None,
+            )
         history.append(render.render_user(turn.user_message, self.services.library))
-        live = LiveTurn(turn, history)
+        live = LiveTurn(turn, history, lang)
         cleared = gr.update(value={"text": "", "files": []}, submit_btn=False, stop_btn=True)
         return live.show(STREAMING), cleared, turn.conversation.id, live
 

@@ -6,17 +6,14 @@ from typing import Any
 
 from app.catalog import Backend, Catalog, ModelSpec
 from app.events import TurnResult
+from app.i18n import EN, render_record, t
 from app.media import MediaLibrary, format_timestamp
 from app.status import Availability, StatusMonitor
 from app.store import COMPLETE, FAILED, INTERRUPTED, STOPPED, STREAMING, MediaRef, Message
 
 ChatMessage = dict[str, Any]
 
-STATUS_SUFFIX = {
-    STOPPED: "⏹ *Stopped. / 已停止。*",
-    INTERRUPTED: "⚠️ *Interrupted: the server stopped while this answer was being written. "
-    "/ 回答中断：服务在生成时停止。*",
-}
+STATUS_SUFFIX = {STOPPED: "answer.stopped", INTERRUPTED: "answer.interrupted"}
 
 AVAILABILITY_MARK = {
     Availability.READY: "● ready",
@@ -61,7 +58,12 @@ def render_user(message: Message, library: MediaLibrary) -> ChatMessage:
 
 
 def render_answer(
-    result: TurnResult, *, status: str, error: str | None = None, model: str | None = None
+    result: TurnResult,
+    *,
+    status: str,
+    error: str | None = None,
+    model: str | None = None,
+    lang: str = EN,
 ) -> list[ChatMessage]:
     """Thinking as a collapsible block above the answer, notes as a header line."""
     messages: list[ChatMessage] = []
@@ -72,18 +74,18 @@ def render_answer(
                 "role": "assistant",
                 "content": result.thinking,
                 "metadata": {
-                    "title": "💭 Thinking / 思考过程",
+                    "title": t("answer.thinking", lang),
                     "status": "done" if done else "pending",
                 },
             }
         )
-    lines = [f"ℹ️ *{note}*" for note in result.notes]
+    lines = [f"ℹ️ *{render_record(note, lang)}*" for note in result.notes]
     if result.answer:
         lines.append(result.answer)
     if status == FAILED and error:
-        lines.append(f"⚠️ **{error}**")
+        lines.append(f"⚠️ **{render_record(error, lang)}**")
     elif status in STATUS_SUFFIX:
-        lines.append(STATUS_SUFFIX[status])
+        lines.append(f"*{t(STATUS_SUFFIX[status], lang)}*")
     if status == COMPLETE and result.usage and model:
         usage = result.usage
         lines.append(
@@ -111,7 +113,9 @@ def result_of(message: Message) -> TurnResult:
     )
 
 
-def render_history(messages: list[Message], library: MediaLibrary) -> list[ChatMessage]:
+def render_history(
+    messages: list[Message], library: MediaLibrary, lang: str = EN
+) -> list[ChatMessage]:
     rendered: list[ChatMessage] = []
     for message in messages:
         if message.role == "user":
@@ -123,14 +127,15 @@ def render_history(messages: list[Message], library: MediaLibrary) -> list[ChatM
                     status=message.status,
                     error=message.error,
                     model=message.model,
+                    lang=lang,
                 )
             )
     return rendered
 
 
-def notice(text: str) -> ChatMessage:
+def notice(text: str, lang: str = EN) -> ChatMessage:
     """An explanation shown in the chat that is not part of the stored conversation."""
-    return {"role": "assistant", "content": f"⚠️ **Not sent / 未发送** — {text}"}
+    return {"role": "assistant", "content": f"⚠️ **{t('notice.not_sent', lang)}** — {text}"}
 
 
 def model_label(spec: ModelSpec, availability: Availability) -> str:

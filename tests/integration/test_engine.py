@@ -214,7 +214,7 @@ def test_video_to_frames_model_sends_timestamped_frames(services, upstream, tmp_
     body = upstream.chat_requests()[-1]
     assert len(image_urls(body)) == 5  # 10 s at one frame every 2 s
     assert "[00:01]" in texts(body) and "[00:09]" in texts(body)
-    notes = [e.text for e in events if isinstance(e, Note)]
+    notes = [e.text() for e in events if isinstance(e, Note)]
     assert any("clip.mp4" in n and "5 frames" in n for n in notes)
 
 
@@ -267,7 +267,7 @@ def test_image_limit_drops_oldest_and_says_so(upstream, tmp_path, build, run):
     body = upstream.chat_requests()[-1]
     assert len(image_urls(body)) == 2
     assert any(
-        "1 of the oldest images were left out" in e.text for e in events if isinstance(e, Note)
+        "1 of the oldest images were left out" in e.text() for e in events if isinstance(e, Note)
     )
 
 

@@ -86,16 +86,18 @@ def test_interrupted_answers_are_marked_on_recovery(tmp_path):
     assert (last.status, last.text) == (INTERRUPTED, "partial")
 
 
-def test_delete_returns_only_unshared_media(tmp_path):
+def test_delete_then_forget_only_unshared_media(tmp_path):
     store = Store(tmp_path / "db.sqlite3")
     a = store.create_conversation("o", model="m", effort=None)
     b = store.create_conversation("o", model="m", effort=None)
     store.add_user_message("o", a.id, "one", [IMG, VID])
     store.add_user_message("o", b.id, "two", [IMG])
     store.set_remote_file_id(VID.sha256, "stepfun", "video", "file-1")
-    assert store.delete_conversation("o", a.id) == [VID.sha256]
+    assert sorted(store.delete_conversation("o", a.id)) == sorted([IMG.sha256, VID.sha256])
+    assert store.forget_unreferenced_media([IMG.sha256, VID.sha256]) == [VID.sha256]
     assert store.remote_file_id(VID.sha256, "stepfun", "video") is None
-    assert store.owner_has_media("o", IMG.sha256)
+    assert store.owner_has_media("o", IMG.sha256) and not store.owner_has_media("o", VID.sha256)
+    assert store.referenced_media() == {IMG.sha256}
 
 
 def test_search_and_order(tmp_path):

@@ -1,0 +1,206 @@
+"""Every text a person reads: key → (English, Simplified Chinese). Read through `app.i18n`."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # -- a turn that cannot be sent ---------------------------------------------------------------
+    "server.restarting": (
+        "The server is restarting; send this again in a moment.",
+        "服务正在重启，请稍后再发送。",
+    ),
+    "turn.empty": (
+        "Type a question or attach an image or video first.",
+        "请先输入问题，或添加图片、视频。",
+    ),
+    "model.unknown": (
+        "Unknown model {model!r}. Pick one from the model list.",
+        "未知模型 {model!r}，请从模型列表中选择。",
+    ),
+    "model.unconfigured": (
+        "{model} is not configured: put STEP_API_KEY=... in .env and restart.",
+        "{model} 尚未配置：请在 .env 中填写 STEP_API_KEY=... 后重启。",
+    ),
+    "model.starting": (
+        "{model} is still loading on this machine. Try again in a minute; the model list shows "
+        "when it is ready.",
+        "{model} 仍在本机加载中，请一分钟后再试；加载完成后模型列表会显示“就绪”。",
+    ),
+    "model.text_only": (
+        "{model} reads text only, so it cannot look at {name}.",
+        "{model} 只能读文字，无法查看 {name}。",
+    ),
+    "model.text_only_suggest": (
+        "{model} reads text only, so it cannot look at {name}. Pick a model that can, such as "
+        "{other}.",
+        "{model} 只能读文字，无法查看 {name}。请换用能看图的模型，例如 {other}。",
+    ),
+    "model.no_video": (
+        "{model} cannot watch videos such as {name}.",
+        "{model} 无法观看视频（{name}）。",
+    ),
+    "model.no_video_suggest": (
+        "{model} cannot watch videos such as {name}. Pick a model that can, such as {other}.",
+        "{model} 无法观看视频（{name}）。请换用能看视频的模型，例如 {other}。",
+    ),
+    "notice.not_sent": ("Not sent", "未发送"),
+    # -- attachments from the page ---------------------------------------------------------------
+    "upload.not_yours": (
+        "{name} was not uploaded from this page, so it was not attached. Attach the file again.",
+        "{name} 不是从本页面上传的，未能附加。请重新添加该文件。",
+    ),
+    "upload.unreadable": (
+        "{name} could not be read; please attach it again.",
+        "无法读取 {name}，请重新添加。",
+    ),
+    "upload.expired": (
+        "{name} is no longer on the server (uploads are kept for a day). Attach it again.",
+        "{name} 已不在服务器上（上传的文件保留一天），请重新添加。",
+    ),
+    # -- media files ----------------------------------------------------------------------------
+    "media.empty": ("{name} is empty (0 bytes).", "{name} 是空文件（0 字节）。"),
+    "media.unsupported": (
+        "{name} is not a file this app can read (accepted: JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC "
+        "images and MP4, MOV, MKV, WebM videos).",
+        "无法读取 {name}。支持的格式：JPEG、PNG、WebP、GIF、BMP、TIFF、HEIC 图片，以及 MP4、MOV、"
+        "MKV、WebM 视频。",
+    ),
+    "media.not_an_image": (
+        "{name} is not an image this app can read (accepted: JPEG, PNG, WebP, GIF, BMP, TIFF, "
+        "HEIC).",
+        "{name} 不是可识别的图片（支持 JPEG、PNG、WebP、GIF、BMP、TIFF、HEIC）。",
+    ),
+    "media.too_many_pixels": (
+        "{name} declares more pixels than the {limit}-megapixel limit and is not opened.",
+        "{name} 的像素数超过 {limit} 百万像素的上限，未打开。",
+    ),
+    "media.too_many_pixels_declared": (
+        "{name} declares {width}×{height} pixels, more than the {limit}-megapixel limit, and is "
+        "not opened.",
+        "{name} 的尺寸为 {width}×{height}，超过 {limit} 百万像素的上限，未打开。",
+    ),
+    "media.damaged": (
+        "{name} is damaged and cannot be opened.",
+        "{name} 已损坏，无法打开。",
+    ),
+    "media.incomplete": (
+        "{name} is damaged or incomplete and cannot be read.",
+        "{name} 已损坏或不完整，无法读取。",
+    ),
+    "media.too_large": (
+        "{name} is {size:.0f} MB; the limit is {limit:.0f} MB.",
+        "{name} 大小为 {size:.0f} MB，超过了 {limit:.0f} MB 的上限。",
+    ),
+    "media.missing": (
+        "A stored attachment is missing from the data directory.",
+        "数据目录中缺少一个已保存的附件。",
+    ),
+    "video.unreadable": (
+        "{name} is not a video this app can read (accepted: MP4, MOV, MKV, WebM).",
+        "无法读取视频 {name}（支持 MP4、MOV、MKV、WebM）。",
+    ),
+    "video.wrong_container": (
+        "{name} is a {container} file; accepted videos are MP4, MOV, MKV and WebM.",
+        "{name} 是 {container} 文件；支持的视频格式为 MP4、MOV、MKV 和 WebM。",
+    ),
+    "video.no_track": ("{name} has no video track.", "{name} 中没有视频画面。"),
+    "video.undecodable": (
+        "{name} is damaged: its video cannot be decoded.",
+        "{name} 已损坏，视频无法解码。",
+    ),
+    "video.no_length": (
+        "{name}: the length of this video cannot be determined.",
+        "无法确定视频 {name} 的时长。",
+    ),
+    "video.no_frames": (
+        "{name}: no frames could be read from this video.",
+        "无法从视频 {name} 中读取任何画面。",
+    ),
+    "video.frames_damaged": (
+        "{name} is damaged: its frames cannot be decoded.",
+        "{name} 已损坏，画面无法解码。",
+    ),
+    "video.no_keyframes": (
+        "{name} has no keyframes, so it cannot be split.",
+        "{name} 没有关键帧，无法分段。",
+    ),
+    "video.keyframes_too_far": (
+        "{name} cannot be split within the limits: its keyframes are too far apart.",
+        "{name} 的关键帧间隔过大，无法在限制内分段。",
+    ),
+    "video.no_packets": (
+        "{name} has no video packets to split.",
+        "{name} 中没有可分段的视频数据。",
+    ),
+    "video.split_failed": (
+        "{name} could not be split without re-encoding.",
+        "{name} 无法在不重新编码的情况下分段。",
+    ),
+    # -- answers ----------------------------------------------------------------------------------
+    "answer.thinking": ("Thinking", "思考过程"),
+    "answer.stopped": ("Stopped.", "已停止。"),
+    "answer.interrupted": (
+        "Interrupted: the server stopped while this answer was being written.",
+        "回答中断：服务在生成时停止了。",
+    ),
+    # -- notes on how a turn was sent --------------------------------------------------------------
+    "media.first_frame_only": (
+        "{name}: only the first frame of the animation is sent.",
+        "{name}：动图只发送了第一帧。",
+    ),
+    "video.split": (
+        "{name} ({length}) is over the 5-minute / 128 MB limit for video, so it was split into "
+        "{parts} parts sent in order.",
+        "{name}（{length}）超过了视频 5 分钟 / 128 MB 的上限，已按顺序拆成 {parts} 段发送。",
+    ),
+    "video.frames": (
+        "{name}: {why}; sent {count} frames sampled evenly over {length} (one every {interval} s "
+        "at most).",
+        "{name}：{why}，已从 {length} 的视频中均匀抽取 {count} 帧发送（最多每 {interval} 秒一帧）。",
+    ),
+    "video.why.model": ("{model} does not take video directly", "{model} 不能直接读取视频"),
+    "video.why.too_large_inline": (
+        "it is too large to send inline without the Files API",
+        "文件过大，不经文件接口无法直接发送",
+    ),
+    "video.why.parts_too_large": (
+        "the parts are too large to send inline",
+        "分段后仍过大，无法直接发送",
+    ),
+    "context.skipped_media": (
+        "{count} earlier attachment(s) were not sent: {model} cannot see them.",
+        "之前的 {count} 个附件未发送：{model} 无法读取它们。",
+    ),
+    "context.dropped_images": (
+        "{count} of the oldest images were left out: {model} takes at most {limit} images per "
+        "request.",
+        "最早的 {count} 张图片未发送：{model} 每次最多接收 {limit} 张图片。",
+    ),
+    # -- export and import ------------------------------------------------------------------------
+    "export.none_open": ("Open a conversation first.", "请先打开一个对话。"),
+    "export.json": ("JSON (complete, can be imported)", "JSON（完整，可再导入）"),
+    "export.zip": ("Markdown with media (zip)", "Markdown 与媒体文件（zip）"),
+    "import.too_large": ("The file is too large to import.", "文件过大，无法导入。"),
+    "import.not_json": (
+        "This is not a JSON conversation export.",
+        "这不是导出的 JSON 对话文件。",
+    ),
+    "import.not_ours": (
+        "This JSON file is not a conversation exported by this app.",
+        "这个 JSON 文件不是本应用导出的对话。",
+    ),
+    "import.version": (
+        "Unsupported export version {version}.",
+        "不支持的导出版本 {version}。",
+    ),
+    "import.bad_attachment": (
+        "An attachment in the export is not usable: {why}",
+        "导出文件中有附件无法使用：{why}",
+    ),
+    "import.damaged": ("The export is damaged or incomplete.", "导出文件已损坏或不完整。"),
+    # -- limits -----------------------------------------------------------------------------------
+    "text.too_long": (
+        "The message is {count:,} characters long; the limit is {limit:,}. Shorten it or split it "
+        "into several messages.",
+        "消息长度为 {count:,} 个字符，超过了 {limit:,} 的上限。请删减内容或分成几条发送。",
+    ),
+}
