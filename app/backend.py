@@ -356,7 +356,9 @@ class BackendClient:
     async def list_models(self, backend: Backend) -> list[str]:
         client = self._client(backend)
         try:
-            return [model.id async for model in client.models.list(timeout=5.0)]
+            # A reachability check: no retries (the SDK logs each one) and a short timeout.
+            quick = client.with_options(max_retries=0, timeout=5.0)
+            return [model.id async for model in quick.models.list()]
         except Exception as exc:
             raise self._translate(exc, backend) from None
 

@@ -24,6 +24,35 @@ LONG_LIVED_STREAMS = ("/gradio_api/heartbeat/", "/gradio_api/queue/data")
 
 LoginLookup = Callable[[dict[str, str]], str | None]
 
+# Run once when the page loads (mount_gradio_app's `js`), relying on Gradio's page internals:
+# - A page whose server restarted holds a session the new process does not know. Gradio
+#   reloads such a page only when one of its events fails while the server is down; this
+#   checks the app id Gradio gives each process (`window.gradio_config.app_id`, the route
+#   `gradio_api/app_id`: the same check Gradio's own reconnect makes) and reloads as soon as it
+#   changes. The draft is kept in the browser and comes back after the reload.
+# - Gradio's error toasts (`.toast-body.error`) are announced politely (role=status); an error
+#   is an alert, for screen readers and for tests alike.
+PAGE_JS = """
+() => {
+  new MutationObserver(() => {
+    for (const toast of document.querySelectorAll(".toast-body.error:not([role=alert])")) {
+      toast.setAttribute("role", "alert");
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+  const known = () => window.gradio_config && window.gradio_config.app_id;
+  const check = async () => {
+    try {
+      const response = await fetch("gradio_api/app_id", {cache: "no-store"});
+      if (!response.ok) return;
+      const {app_id} = await response.json();
+      if (known() && app_id !== known()) window.location.reload();
+    } catch (e) {}
+  };
+  setInterval(check, 3000);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) check(); });
+}
+"""
+
 
 def use_upload_folder(folder: Path) -> None:
     """Make Gradio keep uploads in `folder` (read by Gradio whenever it needs the folder)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.gradio_adapter import PAGE_JS
 from app.services import Services
 from app.ui.conversations import ConversationHandlers
 from app.ui.handlers import ChatHandlers
@@ -53,12 +54,28 @@ I18N = gr.I18n(
     },
 )
 
+DRAFT_KEY = "vlm-webui-draft"
+SAVE_DRAFT_JS = f"""(value, tag) => {{
+  try {{
+    if (tag) localStorage.setItem("{DRAFT_KEY}", JSON.stringify({{
+      tag, text: (value && value.text) || "",
+      files: ((value && value.files) || []).map((f) => f.path).filter(Boolean)}}));
+  }} catch (e) {{}}
+}}"""
+READ_DRAFT_JS = f"""() => {{
+  try {{ return localStorage.getItem("{DRAFT_KEY}") || ""; }} catch (e) {{ return ""; }}
+}}"""
 ACCEPTED_FILES = ["image", "video", ".heic", ".heif", ".mkv", ".webm", ".mov"]
 
 
 def launch_options() -> dict[str, Any]:
     """Options Gradio takes at mount time rather than in Blocks()."""
-    return {"css": CSS, "i18n": I18N, "theme": gr.themes.Soft()}
+    return {
+        "css": CSS,
+        "i18n": I18N,
+        "theme": gr.themes.Soft(),
+        "js": PAGE_JS,
+    }
 
 
 def build_ui(services: Services) -> gr.Blocks:
@@ -69,6 +86,10 @@ def build_ui(services: Services) -> gr.Blocks:
     with gr.Blocks(title="VLM Chat", fill_height=True) as demo:
         conversation_id = gr.State(None)
         live_turn = gr.State(None)
+        # The draft is kept in the browser (localStorage) so a reload after a server restart
+        # does not lose it; the tag ties it to this owner, the box carries it to the server.
+        draft_tag = gr.Textbox(visible=False)
+        saved_draft = gr.Textbox(visible=False)
 
         with gr.Sidebar(open=True, elem_id="sidebar"):
             new_chat = gr.Button(I18N("new_chat"), elem_id="new-chat", variant="primary")
@@ -100,7 +121,12 @@ def build_ui(services: Services) -> gr.Blocks:
 
         with gr.Row(equal_height=True):
             model = gr.Dropdown(
-                label=I18N("model"), elem_id="model", choices=[], scale=4, interactive=True
+                label=I18N("model"),
+                elem_id="model",
+                choices=[],
+                scale=4,
+                interactive=True,
+                allow_custom_value=True,  # the engine checks the model; no Gradio error toast
             )
             effort = gr.Radio(label=I18N("effort"), elem_id="effort", choices=[], scale=2)
             detail = gr.Radio(
@@ -132,11 +158,16 @@ def build_ui(services: Services) -> gr.Blocks:
         )
 
         list_io = ([search, conversation_id], [conversations])
-        demo.load(
+        loaded = demo.load(
             ui.load,
             None,
-            [chatbot, conversation_id, model, effort, detail, banner, status_panel],
-        ).then(sidebar.refresh_list, *list_io)
+            [chatbot, conversation_id, model, effort, detail, banner, status_panel, draft_tag],
+        )
+        loaded.then(sidebar.refresh_list, *list_io)
+        loaded.then(None, None, [saved_draft], js=READ_DRAFT_JS).then(
+            ui.restore_draft, [saved_draft], [composer], show_progress="hidden"
+        )
+        composer.change(None, [composer, draft_tag], None, js=SAVE_DRAFT_JS)
         gr.Timer(10).tick(
             ui.refresh_status, [model], [model, banner, status_panel], show_progress="hidden"
         )

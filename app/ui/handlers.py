@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -57,6 +59,28 @@ def composer_files(value: Any, owner: str, store: Store) -> list[Attachment]:
         shown = name if isinstance(name, str) and name else Path(path).name
         attachments.append(Attachment(owned_upload(path, owner, store, shown), shown))
     return attachments
+
+
+def owner_tag(owner: str) -> str:
+    """A one-way tag of the owner, so a draft saved in this browser is only restored for them."""
+    return hashlib.sha256(f"draft:{owner}".encode()).hexdigest()[:24]
+
+
+def restored_draft(saved: Any, owner: str, store: Store) -> dict[str, Any] | None:
+    """The composer value kept in the browser across a reconnect, if it is this owner's: its
+    text, and those of its files this owner uploaded that are still on the server."""
+    try:
+        draft = json.loads(saved) if isinstance(saved, str) and saved else None
+    except ValueError:
+        return None
+    if not isinstance(draft, dict) or draft.get("tag") != owner_tag(owner):
+        return None
+    text = draft.get("text") if isinstance(draft.get("text"), str) else ""
+    files = []
+    for path in draft.get("files") if isinstance(draft.get("files"), list) else []:
+        with contextlib.suppress(TurnRejected):
+            files.append(str(owned_upload(path, owner, store, "")))
+    return {"text": text, "files": files} if text or files else None
 
 
 def owned_upload(path: Any, owner: str, store: Store, shown: str) -> Path:
@@ -138,7 +162,14 @@ class ChatHandlers:
             detail,
             banner,
             banner_panel,
+            owner_tag(owner),
         )
+
+    def restore_draft(self, saved: str | None, request: gr.Request):
+        """After a reload (the page reloads itself when the server comes back), put back what
+        was being typed and attached."""
+        draft = restored_draft(saved, request_owner(request), self.services.store)
+        return gr.skip() if draft is None else draft
 
     def refresh_status(self, model_id: str | None):
         banner, banner_panel = self._banner()

@@ -54,3 +54,21 @@ def wait_for_bot_text(page, needle: str, timeout_s: float = 20) -> None:
         timeout_s,
         lambda: f"{needle!r} never appeared; bot messages: {bot_texts(page)}",
     )
+
+
+def mark_page(page) -> None:
+    """Remember this document, to notice later that the page reloaded itself."""
+    page.evaluate("window.__test_mark = true")
+
+
+def wait_for_reload(page, timeout_s: float = 30) -> None:
+    """Wait until the marked document is gone and the new one is ready."""
+
+    def reloaded() -> bool:
+        try:
+            return not page.evaluate("window.__test_mark || false")
+        except Exception:  # the document is being replaced right now
+            return False
+
+    wait_until(reloaded, timeout_s, lambda: "the page did not reload itself")
+    page.wait_for_selector("#composer textarea")

@@ -13,7 +13,15 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from tests.conftest import start_server
-from tests.e2e.browser import bot_texts, open_page, send, wait_for_bot_text, wait_until
+from tests.e2e.browser import (
+    bot_texts,
+    mark_page,
+    open_page,
+    send,
+    wait_for_bot_text,
+    wait_for_reload,
+    wait_until,
+)
 from tests.fake_upstream import Reply, free_port
 from tests.media_factory import make_png
 
@@ -166,6 +174,7 @@ def test_conversation_survives(browser, fake_upstream, upstream, tmp_path, how):
     upstream.script(Reply(content="First answer, complete."))
     send(page, "First question")
     wait_for_bot_text(page, "First answer, complete.")
+    mark_page(page)
     if how == "restart":
         assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its stop
         log = server.log()
@@ -194,7 +203,7 @@ def test_conversation_survives(browser, fake_upstream, upstream, tmp_path, how):
 
     server = start_server(fake_upstream, tmp_path / "data", tmp_path, port=port, **grace)
     try:
-        page.reload()
+        wait_for_reload(page)  # the page notices the new server process and reloads itself
         page.wait_for_selector('#chatbot [data-testid="user"]')
         wait_for_bot_text(page, "First answer, complete.")
         if how != "restart":

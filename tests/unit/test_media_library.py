@@ -26,9 +26,12 @@ def test_video_ingest_records_duration(tmp_path):
     assert stored.filename == "holiday.mp4"
     # Content is shared by everyone who sends the same bytes: it never remembers a name.
     assert library.describe(stored.sha256).filename == ""
-    assert "holiday" not in (tmp_path / "media").joinpath(
-        "blobs", stored.sha256[:2], f"{stored.sha256}.json"
-    ).read_text()
+    assert (
+        "holiday"
+        not in (tmp_path / "media")
+        .joinpath("blobs", stored.sha256[:2], f"{stored.sha256}.json")
+        .read_text()
+    )
 
 
 def test_bad_files_are_refused_before_anything_is_stored(tmp_path):
