@@ -22,7 +22,7 @@ from app.config import Settings
 from app.context import build_request
 from app.events import Note, StreamEvent, TurnResult
 from app.i18n import Problem
-from app.janitor import Janitor
+from app.janitor import Hold, Janitor
 from app.media import MediaError, MediaLibrary
 from app.status import Availability, StatusMonitor
 from app.store import (
@@ -179,13 +179,13 @@ class ChatEngine:
                     other=other,
                 )
 
-    def _ingest(self, attachments: Sequence[Attachment]) -> list[MediaRef]:
+    def _ingest(self, attachments: Sequence[Attachment], hold: Hold) -> list[MediaRef]:
         limit = self.settings.max_upload_mb * 1024 * 1024
         refs = []
         for attachment in attachments:
             try:
                 stored = self.library.ingest_file(
-                    attachment.path, attachment.filename, max_bytes=limit
+                    attachment.path, attachment.filename, max_bytes=limit, hold=hold.add
                 )
             except MediaError as exc:
                 raise TurnRejected(exc.key, **exc.params) from None
@@ -217,8 +217,8 @@ class ChatEngine:
         )
         # No model picked: the page sent before its model list loaded; use what it would show.
         spec = self.model_or_reject(model_id or self.default_model(conversation))
-        refs = await asyncio.to_thread(self._ingest, attachments)
-        with self.janitor.pinned(r.sha256 for r in refs):  # until the message refers to them
+        with self.janitor.hold() as hold:  # until the message refers to them
+            refs = await asyncio.to_thread(self._ingest, attachments, hold)
             self.check_media_fits(spec, [(r.kind, r.filename) for r in refs])
             effort = spec.effort_for(effort)
             detail = detail if detail in ("low", "high") else "low"

@@ -23,7 +23,13 @@ MAX_IMPORT_BYTES = 1024 * 1024 * 1024
 
 
 class ImportRejected(Problem, ValueError):
-    """The file is not a conversation this app exported; the text says why."""
+    """The file is not a conversation this app exported; the text says why.
+
+    `new_media` are the files this import added to the library before it failed: nothing refers
+    to them, and the caller discards them once it no longer holds them.
+    """
+
+    new_media: tuple[str, ...] = ()
 
 
 def _safe_name(name: str) -> str:
@@ -160,11 +166,9 @@ def import_json(
     library: MediaLibrary,
     owner: str,
     data: bytes,
-    discard: Callable[[list[str]], object] | None = None,
+    hold: Callable[[str], None] | None = None,
 ) -> Conversation:
-    """Store an exported conversation as a new one of `owner`'s. On any problem nothing is kept:
-    media this import added to the library are handed to `discard` (unless something uses them).
-    """
+    """Store an exported conversation as a new one of `owner`'s, all or nothing."""
     if len(data) > MAX_IMPORT_BYTES:
         raise ImportRejected("import.too_large")
     try:
@@ -193,7 +197,7 @@ def import_json(
                         raise ValueError("media entry")
                     name = entry.get("filename") if isinstance(entry.get("filename"), str) else ""
                     blob = base64.b64decode(entry["data_base64"], validate=True)
-                    stored = library.ingest_bytes(blob, name or "file")
+                    stored = library.ingest_bytes(blob, name or "file", hold)
                     if stored.new:
                         ingested.append(stored.sha256)
                     media.append(MediaRef.from_stored(stored, name or None))
@@ -212,7 +216,6 @@ def import_json(
             raise ImportRejected("import.bad_attachment", why=exc.as_record()) from None
         except (KeyError, TypeError, ValueError, AttributeError):
             raise ImportRejected("import.damaged") from None
-    except ImportRejected:
-        if discard is not None and ingested:
-            discard(ingested)
+    except ImportRejected as exc:
+        exc.new_media = tuple(ingested)
         raise

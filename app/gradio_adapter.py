@@ -30,12 +30,13 @@ LoginLookup = Callable[[dict[str, str]], str | None]
 #   checks the app id Gradio gives each process (`window.gradio_config.app_id`, the route
 #   `gradio_api/app_id`: the same check Gradio's own reconnect makes) and reloads as soon as it
 #   changes. The draft is kept in the browser and comes back after the reload.
-# - Gradio's error toasts (`.toast-body.error`) are announced politely (role=status); an error
-#   is an alert, for screen readers and for tests alike.
+# - Gradio's error and warning toasts (`.toast-body.error`, `.warning`) are announced politely
+#   (role=status); a problem is an alert, for screen readers and for tests alike.
 PAGE_JS = """
 () => {
   new MutationObserver(() => {
-    for (const toast of document.querySelectorAll(".toast-body.error:not([role=alert])")) {
+    const toasts = ".toast-body.error:not([role=alert]), .toast-body.warning:not([role=alert])";
+    for (const toast of document.querySelectorAll(toasts)) {
       toast.setAttribute("role", "alert");
     }
   }).observe(document.body, {childList: true, subtree: true});

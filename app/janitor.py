@@ -3,9 +3,10 @@
 Media reach the library from chats, the HTTP API, imports and batch jobs. Those a stored message
 refers to stay for as long as it does. Everything else (an image sent once through `/api/v1`, the
 blobs of a failed import, media of deleted conversations) is removed once it has not been used
-for `WEBUI_MEDIA_ORPHAN_HOURS`. Media in use by a request in flight are pinned and never removed;
-a file that was just written or sent again has a fresh modification time, which covers the
-moment between storing a file and storing the message that refers to it.
+for `WEBUI_MEDIA_ORPHAN_HOURS`. Media in use by a request in flight are held and never removed:
+a request holds each file from the moment its hash is known, before the library writes or
+touches it, until the message that refers to it is stored or the answer ends (`Janitor.hold`),
+under the same lock the sweep deletes with.
 
 Page uploads (Gradio's upload folder under the data directory) are kept for a day, long enough
 for a draft to survive a restart, then removed with their ownership records.
@@ -31,6 +32,19 @@ log = logging.getLogger(__name__)
 
 UPLOAD_TTL_S = 24 * 3600.0
 SWEEP_EVERY_S = 3600.0
+
+
+class Hold:
+    """Hashes a request holds; `add` is given to the library, which calls it before it stores."""
+
+    def __init__(self, janitor: Janitor):
+        self._janitor = janitor
+        self.shas: list[str] = []
+
+    def add(self, sha: str) -> None:
+        with self._janitor._lock:
+            self._janitor._pins[sha] += 1
+        self.shas.append(sha)
 
 
 @dataclass(frozen=True)
@@ -61,16 +75,14 @@ class Janitor:
         self._task: asyncio.Task | None = None
 
     @contextlib.contextmanager
-    def pinned(self, shas: Iterable[str]) -> Iterator[None]:
-        """Media a request is using right now: never removed while the block runs."""
-        shas = list(shas)
-        with self._lock:
-            self._pins.update(shas)
+    def hold(self) -> Iterator[Hold]:
+        """Media a request is using: each one added is kept until the block ends."""
+        held = Hold(self)
         try:
-            yield
+            yield held
         finally:
             with self._lock:
-                self._pins.subtract(shas)
+                self._pins.subtract(held.shas)
                 self._pins += Counter()  # drop zero counts
 
     def discard(self, shas: Iterable[str], older_than_s: float | None = None) -> list[str]:

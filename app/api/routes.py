@@ -87,11 +87,11 @@ class ChatCompletions:
         chat = parse_chat_request(await read_body(request, self.body_limit))
         spec = self._model(chat.model, has_key)
         request.state.model = spec.id
-        translated = await self.translator.translate(spec, chat.messages)
-        pin = self.services.janitor.pinned(translated.media)
-        pin.__enter__()  # released when the answer ends (below, or when the stream closes)
-        events = self._events(spec, chat.messages, translated, chat.effort, chat.sampling)
+        pin = self.services.janitor.hold()
+        hold = pin.__enter__()  # released when the answer ends (below, or when the stream closes)
         try:
+            translated = await self.translator.translate(spec, chat.messages, hold)
+            events = self._events(spec, chat.messages, translated, chat.effort, chat.sampling, hold)
             # Wait for the first event here, so a failure before anything streamed gets a real
             # status code instead of a 200 with an error inside.
             first = await anext(events, None)
@@ -134,7 +134,13 @@ class ChatCompletions:
         )
 
     async def _events(
-        self, spec: ModelSpec, raw: tuple[ApiMessage, ...], translated: Translated, effort, sampling
+        self,
+        spec: ModelSpec,
+        raw: tuple[ApiMessage, ...],
+        translated: Translated,
+        effort,
+        sampling,
+        hold,
     ) -> AsyncIterator:
         """Backend events; an expired StepFun file id is uploaded again once, before streaming."""
         for attempt in (1, 2):
@@ -154,7 +160,7 @@ class ChatCompletions:
                         if url.startswith("stepfile://")
                     ]
                     self.services.engine.resolver.forget_uploads(spec.backend, ids)
-                    translated = await self.translator.translate(spec, raw)
+                    translated = await self.translator.translate(spec, raw, hold)
                     continue
                 raise ApiError.from_backend(exc) from None
 

@@ -22,6 +22,7 @@ from app.attachments import MediaResolver
 from app.catalog import Backend, ModelSpec, VideoMode
 from app.engine import TurnRejected, check_text_length
 from app.events import Note
+from app.janitor import Hold
 from app.media import MediaError, MediaLibrary
 from app.store import MediaRef
 
@@ -33,7 +34,6 @@ class Translated:
     messages: list[dict[str, Any]]
     images: int = 0
     notes: list[Note] = field(default_factory=list)
-    media: list[str] = field(default_factory=list)  # library hashes in use (pinned meanwhile)
 
 
 def decode_data_url(url: str, where: str) -> bytes:
@@ -52,7 +52,9 @@ class MessageTranslator:
         self.resolver = resolver
         self.fetcher = fetcher
 
-    async def translate(self, spec: ModelSpec, messages: tuple[ApiMessage, ...]) -> Translated:
+    async def translate(
+        self, spec: ModelSpec, messages: tuple[ApiMessage, ...], hold: Hold
+    ) -> Translated:
         try:
             check_text_length(
                 sum(len(p.text) for m in messages for p in m.parts if isinstance(p, TextPart))
@@ -70,7 +72,7 @@ class MessageTranslator:
                 if isinstance(part, TextPart):
                     parts.append({"type": "text", "text": part.text})
                     continue
-                media_parts, images, note = await self._media(spec, part, out)
+                media_parts, images, note = await self._media(spec, part, hold)
                 parts.extend(media_parts)
                 out.images += images
                 if note:
@@ -85,7 +87,7 @@ class MessageTranslator:
         return out
 
     async def _media(
-        self, spec: ModelSpec, part: MediaPart, out: Translated
+        self, spec: ModelSpec, part: MediaPart, hold: Hold
     ) -> tuple[list[dict], int, Note | None]:
         kind, url, where = part.kind, part.url, part.where
         detail = part.detail if part.detail in ("low", "high") else "low"
@@ -117,10 +119,9 @@ class MessageTranslator:
             raise ApiError(400, f"{where}: the url must be http(s), a data: URL or stepfile://.")
 
         try:
-            stored = await asyncio.to_thread(self.library.ingest_bytes, data, filename)
+            stored = await asyncio.to_thread(self.library.ingest_bytes, data, filename, hold.add)
         except MediaError as exc:
             raise ApiError(400, f"{where}: {exc}", param=where) from None
-        out.media.append(stored.sha256)
         if stored.kind == "video" and kind == "image_url":
             raise ApiError(400, f"{where}: this image_url holds a video; use video_url.")
         if stored.kind == "image" and kind == "video_url":

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,15 @@ class MediaLibrary:
             return None
 
     # -- ingest -----------------------------------------------------------------------------
-    def ingest_file(self, path: Path, filename: str, max_bytes: int | None = None) -> StoredMedia:
+    # `hold`, when given, is called with the hash before the file is written or touched (the
+    # janitor's way of keeping a file a request is about to use).
+    def ingest_file(
+        self,
+        path: Path,
+        filename: str,
+        max_bytes: int | None = None,
+        hold: Callable[[str], None] | None = None,
+    ) -> StoredMedia:
         path = Path(path)
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
@@ -110,13 +119,15 @@ class MediaLibrary:
             head = handle.read(HEAD_BYTES)
         kind, mime = detect(head, filename)
         if kind == "image":
-            return self._store_image(path.read_bytes(), filename, mime)
+            return self._store_image(path.read_bytes(), filename, mime, hold)
         info = probe_video(path, filename)
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
         sha = digest.hexdigest()
+        if hold is not None:
+            hold(sha)
         meta = {
             "kind": kind,
             "mime": mime,
@@ -138,18 +149,24 @@ class MediaLibrary:
                 raise
         return self._finish(sha, meta, target, filename)
 
-    def ingest_bytes(self, data: bytes, filename: str) -> StoredMedia:
+    def ingest_bytes(
+        self, data: bytes, filename: str, hold: Callable[[str], None] | None = None
+    ) -> StoredMedia:
         kind, mime = detect(data[:HEAD_BYTES], filename)
         if kind == "image":
-            return self._store_image(data, filename, mime)
+            return self._store_image(data, filename, mime, hold)
         with tempfile.NamedTemporaryFile(dir=self.root, suffix=EXTENSIONS[mime]) as tmp:
             tmp.write(data)
             tmp.flush()
-            return self.ingest_file(Path(tmp.name), filename)
+            return self.ingest_file(Path(tmp.name), filename, hold=hold)
 
-    def _store_image(self, data: bytes, filename: str, mime: str) -> StoredMedia:
+    def _store_image(
+        self, data: bytes, filename: str, mime: str, hold: Callable[[str], None] | None
+    ) -> StoredMedia:
         width, height, _format = validate_image(data, filename)
         sha = hashlib.sha256(data).hexdigest()
+        if hold is not None:
+            hold(sha)
         target = self._blob_file(sha, mime)
         if not target.exists():
             _write_atomic(target, data)

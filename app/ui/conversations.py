@@ -119,7 +119,8 @@ class ConversationHandlers:
             else None
         )
         if conversation is None:
-            raise gr.Error(t("export.none_open", lang))
+            gr.Warning(t("export.none_open", lang))
+            return gr.update(value="", visible=False)
         links = " · ".join(
             f'<a href="{html.escape(export_url(conversation.id, fmt))}" download>'
             f"{html.escape(t(label, lang))}</a>"
@@ -134,17 +135,17 @@ class ConversationHandlers:
             return gr.update(), gr.update(), [], None
         try:
             path = owned_upload(upload, owner, self.services.store, "import.json")
-            conversation = import_json(
-                self.services.store,
-                self.services.library,
-                owner,
-                path.read_bytes(),
-                discard=lambda shas: self.services.janitor.discard(shas, older_than_s=0),
-            )
+            with self.services.janitor.hold() as hold:
+                conversation = import_json(
+                    self.services.store, self.services.library, owner, path.read_bytes(), hold.add
+                )
         except TurnRejected as exc:
-            raise gr.Error(exc.text(lang)) from None
+            gr.Warning(exc.text(lang))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         except ImportRejected as exc:
-            raise gr.Error(exc.text(lang)) from None
+            self.services.janitor.discard(exc.new_media, older_than_s=0)  # nothing is left behind
+            gr.Warning(exc.text(lang))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         messages = self.services.store.messages(owner, conversation.id)
         return (
             gr.update(choices=self.choices(owner, None), value=conversation.id),
