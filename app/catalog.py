@@ -1,15 +1,15 @@
 """Model catalog: what each model can do, decided by a capability table, never by its name.
 
 Built-in entries cover StepFun's cloud models and the self-hosted Step3-VL-10B. Self-hosted
-ids come from `LOCAL_MODELS` or from the server's `GET /models`; `WEBUI_MODELS_FILE` (JSON)
-overrides or adds entries field by field.
+ids come from `LOCAL_MODELS` or from the server's `GET /models` (see `local_spec` for ids the
+catalog does not know); `WEBUI_MODELS_FILE` (JSON) overrides or adds entries field by field.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,11 @@ class ModelSpec:
     default_effort: str | None = None
     max_images: int = 0
     description: str = ""
+    # False for a model a server lists that neither the catalog nor WEBUI_MODELS_FILE knows:
+    # text is sent, media are refused with advice instead of failing upstream.
+    known: bool = True
+    # The self-hosted model expected before its server has been reached; never answered.
+    placeholder: bool = False
 
     @property
     def sees_media(self) -> bool:
@@ -55,24 +60,14 @@ class ModelSpec:
             return requested
         return self.default_effort or self.efforts[-1]
 
-    def capability_summary(self) -> str:
-        parts = []
-        parts.append(f"images (≤{self.max_images})" if self.images else "text only")
-        if self.video is VideoMode.NATIVE:
-            parts.append("video")
-        elif self.video is VideoMode.FRAMES:
-            parts.append("video as frames")
-        if self.efforts:
-            parts.append("effort " + "/".join(self.efforts))
-        return ", ".join(parts)
-
     def as_public_dict(self) -> dict[str, Any]:
         return {
             "images": self.images,
             "video": self.video.value,
             "reasoning_efforts": list(self.efforts),
             "default_reasoning_effort": self.default_effort,
-            "max_images": self.max_images,
+            "max_images": self.max_images if self.images else None,
+            "capabilities_known": self.known,
             "backend": self.backend.value,
         }
 
@@ -160,7 +155,9 @@ def _apply_override(base: ModelSpec, raw: Mapping[str, Any], source: Path) -> Mo
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{source}: model {base.id!r}: {exc}") from None
     spec = replace(base, **changes)
-    if spec.images and spec.max_images <= 0:
+    if not spec.images:
+        spec = replace(spec, max_images=0)
+    elif spec.max_images <= 0:
         spec = replace(spec, max_images=LOCAL_VL_TEMPLATE.max_images)
     return spec
 
@@ -183,52 +180,90 @@ def load_overrides(path: Path | None) -> list[Mapping[str, Any]]:
     return entries
 
 
-@dataclass
+def local_spec(model_id: str) -> ModelSpec:
+    """What a self-hosted model id can do. The rule for ids the catalog does not list itself:
+    an id that names a catalog entry once an organisation prefix is removed
+    (`stepfun-ai/Step3-VL-10B`) takes that entry's capabilities; any other id is text-only with
+    its capabilities marked unknown, until WEBUI_MODELS_FILE declares them."""
+    name = model_id.rsplit("/", 1)[-1].lower()
+    if name == LOCAL_VL_TEMPLATE.id.lower():
+        label = LOCAL_VL_TEMPLATE.label if model_id == LOCAL_VL_TEMPLATE.id else model_id
+        return replace(LOCAL_VL_TEMPLATE, id=model_id, label=label)
+    return ModelSpec(id=model_id, backend=Backend.LOCAL, label=model_id, known=False)
+
+
+@dataclass(frozen=True)
 class Catalog:
-    """The models this process knows about, in display order. Built once at start."""
+    """An immutable snapshot of the models this process offers, in display order.
 
-    models: dict[str, ModelSpec] = field(default_factory=dict)
+    Discovery never changes a snapshot: `ModelRegistry` swaps in a new one.
+    """
 
-    def get(self, model_id: str) -> ModelSpec | None:
-        return self.models.get(model_id)
+    models: tuple[ModelSpec, ...] = ()
 
-    def __iter__(self):
-        return iter(self.models.values())
+    def get(self, model_id: str | None) -> ModelSpec | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def __iter__(self) -> Iterator[ModelSpec]:
+        return iter(self.models)
 
     def __len__(self) -> int:
         return len(self.models)
 
-    def by_backend(self, backend: Backend) -> list[ModelSpec]:
-        return [m for m in self.models.values() if m.backend is backend]
 
-    def add_local(self, model_ids: Iterable[str]) -> list[ModelSpec]:
-        """Add self-hosted ids found at run time (discovery); known ids are kept as they are."""
-        added = []
-        for model_id in model_ids:
-            if model_id not in self.models:
-                spec = replace(LOCAL_VL_TEMPLATE, id=model_id, label=f"{model_id} (self-hosted)")
-                self.models[model_id] = spec
-                added.append(spec)
-        return added
-
-
-def build_catalog(settings: Settings, discovered_local: Iterable[str] = ()) -> Catalog:
-    catalog = Catalog()
+def build_catalog(settings: Settings, discovered_local: Iterable[str] | None = None) -> Catalog:
+    """The models to offer: StepFun's when a key is set, and the self-hosted ones, which are
+    `LOCAL_MODELS`, else what the server listed (`discovered_local`), else, before the server
+    has been reached, a placeholder for Step3-VL-10B that is never answered."""
+    models: dict[str, ModelSpec] = {}
     if settings.stepfun_enabled:
-        for spec in STEPFUN_MODELS:
-            catalog.models[spec.id] = spec
-    local_ids = list(settings.local_models) or list(discovered_local) or [LOCAL_VL_TEMPLATE.id]
-    catalog.add_local(local_ids)
-    if LOCAL_VL_TEMPLATE.id in catalog.models:
-        catalog.models[LOCAL_VL_TEMPLATE.id] = LOCAL_VL_TEMPLATE
+        models.update((spec.id, spec) for spec in STEPFUN_MODELS)
+    if settings.local_models:
+        local = [local_spec(i) for i in settings.local_models]
+    elif discovered_local is not None:
+        local = [local_spec(i) for i in dict.fromkeys(discovered_local)]
+    else:
+        local = [replace(LOCAL_VL_TEMPLATE, placeholder=True)]
+    models.update((spec.id, spec) for spec in local)
     for raw in load_overrides(settings.models_file):
         model_id = raw["id"]
-        base = catalog.models.get(model_id) or next(
+        base = models.get(model_id) or next(
             (s for s in STEPFUN_MODELS if s.id == model_id),
             replace(LOCAL_VL_TEMPLATE, id=model_id, label=model_id),
         )
         spec = _apply_override(base, raw, settings.models_file)  # type: ignore[arg-type]
         if spec.backend is Backend.STEPFUN and not settings.stepfun_enabled:
             continue
-        catalog.models[model_id] = spec
-    return catalog
+        listed = settings.local_models or discovered_local or ()
+        if spec.backend is Backend.LOCAL and model_id not in models and model_id not in listed:
+            continue  # a declared self-hosted model is offered once the server lists it
+        models[model_id] = replace(spec, known=True)
+    return Catalog(tuple(models.values()))
+
+
+class ModelRegistry:
+    """The current catalog snapshot, swapped whole when the self-hosted server lists its models.
+
+    Readers call `get`/iterate on whatever snapshot is current; nothing is mutated in place.
+    """
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self.current = build_catalog(settings)
+
+    def get(self, model_id: str | None) -> ModelSpec | None:
+        return self.current.get(model_id)
+
+    def __iter__(self) -> Iterator[ModelSpec]:
+        return iter(self.current)
+
+    def __len__(self) -> int:
+        return len(self.current)
+
+    def discovered(self, model_ids: Iterable[str]) -> list[str]:
+        """The self-hosted server listed these ids; returns the ids that are new."""
+        if self._settings.local_models:
+            return []
+        before = {m.id for m in self.current}
+        self.current = build_catalog(self._settings, list(model_ids))
+        return [m.id for m in self.current if m.id not in before]

@@ -68,6 +68,18 @@ class Note:
         return render_record(self.record, lang)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How long the answer took: to its first text (None if none came) and in all, in seconds."""
+
+    first_token_s: float | None
+    total_s: float
+
+    def as_dict(self) -> dict[str, float | None]:
+        first = round(self.first_token_s, 3) if self.first_token_s is not None else None
+        return {"first_token_s": first, "total_s": round(self.total_s, 3)}
+
+
 StreamEvent = ThinkingDelta | AnswerDelta | AnswerWasThinking | Usage | Finished
 
 
@@ -80,6 +92,7 @@ class TurnResult:
     usage: Usage | None = None
     finish_reason: str | None = None
     notes: list[dict[str, Any]] = field(default_factory=list)  # string-table records
+    timing: Timing | None = None
 
     def add(self, event: StreamEvent | Note) -> None:
         if isinstance(event, AnswerDelta):
@@ -95,3 +108,5 @@ class TurnResult:
             self.finish_reason = event.finish_reason
         elif isinstance(event, Note):
             self.notes.append(event.record)
+        elif isinstance(event, Timing):
+            self.timing = event

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.backend import BackendClient
-from app.catalog import Catalog, build_catalog
+from app.catalog import ModelRegistry
 from app.config import Settings
+from app.core import TurnCore
 from app.engine import ChatEngine
 from app.janitor import Janitor
 from app.media import MediaLibrary
@@ -17,27 +18,26 @@ from app.store import Store
 @dataclass
 class Services:
     settings: Settings
-    catalog: Catalog
+    catalog: ModelRegistry
     backend: BackendClient
     monitor: StatusMonitor
     store: Store
     library: MediaLibrary
     janitor: Janitor
+    core: TurnCore
     engine: ChatEngine
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        catalog = build_catalog(settings)
+        catalog = ModelRegistry(settings)
         backend = BackendClient(settings)
         monitor = StatusMonitor(settings, catalog, backend)
         store = Store(settings.db_path)
         store.recover_interrupted()
         library = MediaLibrary(settings.media_dir)
         janitor = Janitor(
-            store,
-            library,
-            settings.upload_dir,
-            orphan_ttl_s=settings.media_orphan_hours * 3600,
+            store, library, settings.upload_dir, orphan_ttl_s=settings.media_orphan_hours * 3600
         )
-        engine = ChatEngine(settings, catalog, monitor, backend, store, library, janitor)
-        return cls(settings, catalog, backend, monitor, store, library, janitor, engine)
+        core = TurnCore(settings, catalog, monitor, backend, library, store)
+        engine = ChatEngine(settings, core, store, library, janitor)
+        return cls(settings, catalog, backend, monitor, store, library, janitor, core, engine)

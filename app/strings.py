@@ -13,8 +13,32 @@ STRINGS: dict[str, tuple[str, str]] = {
         "请先输入问题，或添加图片、视频。",
     ),
     "model.unknown": (
-        "Unknown model {model!r}. Pick one from the model list.",
-        "未知模型 {model!r}，请从模型列表中选择。",
+        "Unknown model {model!r}. Available: {known}.",
+        "未知模型 {model!r}。可用的模型：{known}。",
+    ),
+    "model.cloud_needs_key": (
+        "{model} is a paid cloud model: it is served over this API only to clients with a key. "
+        "Set WEBUI_API_KEYS on the server and send 'Authorization: Bearer <key>'.",
+        "{model} 是付费云端模型，本接口只向持有密钥的客户端提供。请在服务器上设置 WEBUI_API_KEYS，"
+        "并在请求中携带 'Authorization: Bearer <密钥>'。",
+    ),
+    "model.not_served": (
+        "{model} is not being served: the self-hosted model server at {url} has not been "
+        "reached yet. Start it, or set LOCAL_BASE_URL in .env.",
+        "{model} 当前不可用：尚未连上位于 {url} 的本地模型服务。请启动该服务，或在 .env 中修改 "
+        "LOCAL_BASE_URL。",
+    ),
+    "model.capabilities_unknown": (
+        "{model} may not read images or videos such as {name}: its capabilities are unknown. If "
+        'it can, declare it in WEBUI_MODELS_FILE (for example "images": true).',
+        "{model} 可能无法读取图片或视频（{name}）：它的能力未知。如果它支持，请在 WEBUI_MODELS_FILE "
+        '中声明（例如 "images": true）。',
+    ),
+    "model.too_many_images": (
+        "{model} takes at most {limit} images per request; this message has {count} (video "
+        "frames count as images). Send fewer at a time.",
+        "{model} 每次最多接收 {limit} 张图片，这条消息有 {count} 张（视频抽出的画面也计入）。"
+        "请分几次发送。",
     ),
     "model.unconfigured": (
         "{model} is not configured: put STEP_API_KEY=... in .env and restart.",
@@ -43,6 +67,88 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{model} 无法观看视频（{name}）。请换用能看视频的模型，例如 {other}。",
     ),
     "notice.not_sent": ("Not sent", "未发送"),
+    # -- the model service failed ------------------------------------------------------------------
+    "backend.where.stepfun": ("StepFun ({host})", "阶跃星辰云端（{host}）"),
+    "backend.where.local": (
+        "the self-hosted model server at {host}",
+        "位于 {host} 的本地模型服务",
+    ),
+    "backend.said": (" The service said: {text}", "服务返回：{text}"),
+    "backend.rejected": (
+        "The model service rejected the request (400).{said}",
+        "模型服务拒绝了请求（400）。{said}",
+    ),
+    "backend.key_refused": (
+        "The API key for {where} was not accepted (401). Check it in .env.",
+        "{where}不接受所配置的 API 密钥（401），请检查 .env。",
+    ),
+    "backend.no_balance": (
+        "The model service account has no balance left (402).",
+        "模型服务账户余额不足（402）。",
+    ),
+    "backend.forbidden": (
+        "The API key for {where} is not allowed to do this (403).{said}",
+        "{where}的 API 密钥无权执行此操作（403）。{said}",
+    ),
+    "backend.not_found": (
+        "The model service does not know this model or path (404).{said}",
+        "模型服务找不到这个模型或地址（404）。{said}",
+    ),
+    "backend.rate_limited": (
+        "The model service is rate-limiting requests (429). Wait a few seconds and retry.",
+        "模型服务限制了请求频率（429），请稍等几秒再试。",
+    ),
+    "backend.moderation": (
+        "The model service declined this content (451).",
+        "内容未通过模型服务的审核（451）。",
+    ),
+    "backend.overloaded": (
+        "The model service is overloaded (503). Retry in a moment.",
+        "模型服务繁忙（503），请稍后重试。",
+    ),
+    "backend.server_error": (
+        "The model service had an internal error ({status_code}). Retry in a moment.{said}",
+        "模型服务内部出错（{status_code}），请稍后重试。{said}",
+    ),
+    "backend.stream_error": (
+        "The model service reported an error while answering.{said}",
+        "模型服务在回答过程中报告了错误。{said}",
+    ),
+    "backend.failed": (
+        "The request failed ({status_code}).{said}",
+        "请求失败（{status_code}）。{said}",
+    ),
+    "backend.context_too_long": (
+        "This conversation is too long for the model.{said} Start a new chat, or leave out "
+        "images or long text, and send again.",
+        "对话内容超出了模型能处理的长度。{said}请新建对话，或减少图片和长文本后再发送。",
+    ),
+    "backend.file_gone": (
+        "An uploaded file has expired at the model service.",
+        "已上传到模型服务的文件已过期。",
+    ),
+    "backend.stepfun_unconfigured": (
+        "StepFun is not configured: put STEP_API_KEY=... in .env.",
+        "尚未配置阶跃星辰云端：请在 .env 中填写 STEP_API_KEY=...。",
+    ),
+    "backend.timeout": (
+        "{where} did not answer in time. Retry, or try a shorter question.",
+        "{where}没有及时响应。请重试，或把问题改短一些。",
+    ),
+    "backend.unreachable": (
+        "Cannot reach {where}. Is it running?",
+        "无法连接{where}，请确认它正在运行。",
+    ),
+    "backend.dropped": (
+        "The connection to {where} broke off mid-answer. What arrived is kept; retry to get the "
+        "rest.",
+        "与{where}的连接在回答中途断开。已收到的内容已保留，重试可获取完整回答。",
+    ),
+    "backend.ended_early": (
+        "The connection to {where} ended before the answer was complete. What arrived is kept; "
+        "retry to get the rest.",
+        "与{where}的连接在回答完成前结束。已收到的内容已保留，重试可获取完整回答。",
+    ),
     # -- attachments from the page ---------------------------------------------------------------
     "upload.not_yours": (
         "{name} was not uploaded from this page, so it was not attached. Attach the file again.",
@@ -138,6 +244,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     # -- answers ----------------------------------------------------------------------------------
     "answer.thinking": ("Thinking", "思考过程"),
     "answer.stopped": ("Stopped.", "已停止。"),
+    "answer.cut_at_limit": (
+        "The answer was cut off at the token limit.",
+        "回答达到了长度上限，已被截断。",
+    ),
     "answer.interrupted": (
         "Interrupted: the server stopped while this answer was being written.",
         "回答中断：服务在生成时停止了。",
@@ -170,6 +280,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{count} earlier attachment(s) were not sent: {model} cannot see them.",
         "之前的 {count} 个附件未发送：{model} 无法读取它们。",
     ),
+    "context.unanswered_skipped": (
+        "{count} question(s) just before this one got no answer and were not sent again.",
+        "此前有 {count} 个问题没有得到回答，未随本次问题一起发送。",
+    ),
     "context.dropped_images": (
         "{count} of the oldest images were left out: {model} takes at most {limit} images per "
         "request.",
@@ -197,6 +311,24 @@ STRINGS: dict[str, tuple[str, str]] = {
         "导出文件中有附件无法使用：{why}",
     ),
     "import.damaged": ("The export is damaged or incomplete.", "导出文件已损坏或不完整。"),
+    # -- media in API requests -----------------------------------------------------------------
+    "media.stepfile_elsewhere": (
+        "{where}: stepfile:// URLs only work with StepFun models.",
+        "{where}：stepfile:// 地址只能用于阶跃星辰的模型。",
+    ),
+    "media.bad_url": (
+        "{where}: the url must be http(s), a data: URL or stepfile://.",
+        "{where}：地址必须是 http(s)、data: 或 stepfile://。",
+    ),
+    "media.remote_refused": ("{where}: {why}", "{where}：{why}"),
+    "media.not_image": (
+        "{where}: this image_url holds a video; use video_url.",
+        "{where}：image_url 中是视频，请改用 video_url。",
+    ),
+    "media.not_video": (
+        "{where}: this video_url holds an image; use image_url.",
+        "{where}：video_url 中是图片，请改用 image_url。",
+    ),
     # -- limits -----------------------------------------------------------------------------------
     "text.too_long": (
         "The message is {count:,} characters long; the limit is {limit:,}. Shorten it or split it "

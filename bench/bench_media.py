@@ -64,7 +64,7 @@ async def conversation_bytes(fake: FakeUpstream, tmp: Path, files_api: bool) -> 
         "LOCAL_MODELS": "Step3-VL-10B",
     }
     services = Services.build(load_settings([], environ=env, env_file=Path("/none")))
-    services.engine.resolver.files_api_enabled = files_api
+    services.core.resolver.files_api_enabled = files_api
     await services.monitor.check_once()
     pictures = []
     for n in range(3):

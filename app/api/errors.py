@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.responses import JSONResponse
 
 from app.backend import BackendError
+from app.core.problems import TurnRejected
 
 # Upstream failures become 502/503/504 (the backend failed, not the client); a rate limit stays
 # 429 so clients back off, and an upstream "bad request" is the client's input: 400.
@@ -21,6 +22,17 @@ BACKEND_STATUS = {
     "overloaded": 503,
     "connection": 503,
     "timeout": 504,
+    "context_length_exceeded": 400,
+}
+
+# The turn core's refusals (string-table keys) that are not a plain 400, with their code.
+REJECTIONS = {
+    "text.too_long": (413, "text_too_long"),
+    "model.unknown": (404, "model_not_found"),
+    "model.cloud_needs_key": (401, "cloud_model_needs_key"),
+    "model.starting": (503, "starting"),
+    "model.not_served": (503, "model_not_served"),
+    "model.unconfigured": (503, "model_not_configured"),
 }
 
 ERROR_TYPES = {
@@ -43,8 +55,12 @@ class ApiError(Exception):
         self.param = param
 
     @classmethod
-    def from_backend(cls, exc: BackendError) -> ApiError:
-        return cls(BACKEND_STATUS.get(exc.kind, 502), exc.message, code=exc.kind)
+    def of(cls, exc: BackendError | TurnRejected) -> ApiError:
+        """The HTTP error for a backend failure or a refusal of the turn core (in English)."""
+        if isinstance(exc, BackendError):
+            return cls(BACKEND_STATUS.get(exc.kind, 502), str(exc), code=exc.kind)
+        status, code = REJECTIONS.get(exc.key, (400, "invalid_request"))
+        return cls(status, str(exc), code=code)
 
     def body(self) -> dict:
         return {

@@ -11,7 +11,7 @@ import time
 
 import gradio as gr
 
-from app.engine import TurnRejected
+from app.core import TurnRejected
 from app.exports import ImportRejected, import_json
 from app.i18n import t
 from app.services import Services

@@ -14,7 +14,8 @@ from typing import Any
 
 import gradio as gr
 
-from app.engine import Attachment, PreparedTurn, TurnFailed, TurnRejected
+from app.core import TurnRejected
+from app.engine import Attachment, PreparedTurn, TurnFailed
 from app.i18n import language_of
 from app.identity import owner_for
 from app.services import Services
@@ -222,7 +223,7 @@ class ChatHandlers:
         try:
             async for event in self.services.engine.stream_answer(live.turn):
                 if isinstance(event, TurnFailed):
-                    status, error = FAILED, event.message
+                    status, error = FAILED, event.error.as_record()
                     break
                 now = time.monotonic()
                 if now - last >= YIELD_EVERY_S:

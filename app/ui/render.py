@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.catalog import Backend, Catalog, ModelSpec
+from app.catalog import Backend, ModelRegistry, ModelSpec, VideoMode
 from app.events import TurnResult
 from app.i18n import EN, render_record, t
 from app.media import MediaLibrary, format_timestamp
@@ -139,10 +139,20 @@ def notice(text: str, lang: str = EN) -> ChatMessage:
 
 
 def model_label(spec: ModelSpec, availability: Availability) -> str:
-    return f"{spec.id} — {spec.capability_summary()} · {AVAILABILITY_MARK[availability]}"
+    if not spec.known:
+        what = "capabilities unknown"
+    elif spec.images:
+        what = f"images (≤{spec.max_images})" + (
+            ", video" if spec.video is not VideoMode.NONE else ""
+        )
+    else:
+        what = "text only"
+    if spec.efforts:
+        what += ", effort " + "/".join(spec.efforts)
+    return f"{spec.id} — {what} · {AVAILABILITY_MARK[availability]}"
 
 
-def model_choices(catalog: Catalog, monitor: StatusMonitor) -> list[tuple[str, str]]:
+def model_choices(catalog: ModelRegistry, monitor: StatusMonitor) -> list[tuple[str, str]]:
     return [
         (model_label(spec, monitor.model_status(spec.id).availability), spec.id) for spec in catalog
     ]

@@ -17,6 +17,9 @@ def test_without_key_only_local_models(tmp_path):
     vl = catalog.get("Step3-VL-10B")
     assert vl.backend is Backend.LOCAL and vl.images and vl.video is VideoMode.FRAMES
     assert vl.efforts == () and vl.effort_for("high") is None
+    # Before its server has been reached it is only expected, never answered.
+    assert vl.placeholder
+    assert not build_catalog(settings(tmp_path), ["Step3-VL-10B"]).get("Step3-VL-10B").placeholder
 
 
 def test_stepfun_models_with_capabilities(tmp_path):
@@ -37,8 +40,34 @@ def test_local_models_from_env_and_discovery(tmp_path):
     catalog = build_catalog(settings(tmp_path, LOCAL_MODELS="a,b"))
     assert [m.id for m in catalog] == ["a", "b"]
     catalog = build_catalog(settings(tmp_path), discovered_local=["served-x"])
-    assert [m.id for m in catalog] == ["served-x"]
-    assert catalog.get("served-x").images
+    assert [m.id for m in catalog] == ["served-x"]  # no phantom Step3-VL-10B next to it
+
+
+def test_discovered_models_the_catalog_does_not_know(tmp_path):
+    """The rule: an id that names a catalog entry once the organisation prefix is removed takes
+    its capabilities; any other id is text-only with its capabilities marked unknown."""
+    served = ["stepfun-ai/Step3-VL-10B", "SmolLM2-135M-Instruct"]
+    catalog = build_catalog(settings(tmp_path), discovered_local=served)
+    vl, smol = catalog.get(served[0]), catalog.get(served[1])
+    assert vl.known and vl.images and vl.video is VideoMode.FRAMES and vl.max_images == 32
+    assert not smol.known and not smol.images and smol.video is VideoMode.NONE
+    assert smol.as_public_dict()["capabilities_known"] is False
+    assert smol.as_public_dict()["max_images"] is None
+
+
+def test_a_models_file_declares_what_an_unknown_model_can_do(tmp_path):
+    path = tmp_path / "models.json"
+    path.write_text(json.dumps([{"id": "smol", "images": True}, {"id": "txt", "images": False}]))
+    catalog = build_catalog(
+        settings(tmp_path, WEBUI_MODELS_FILE=str(path)), discovered_local=["smol", "txt"]
+    )
+    assert catalog.get("smol").known and catalog.get("smol").images
+    txt = catalog.get("txt")
+    assert txt.known and not txt.images and txt.as_public_dict()["max_images"] is None
+    # Declared but not served: not offered.
+    assert (
+        build_catalog(settings(tmp_path, WEBUI_MODELS_FILE=str(path)), ["smol"]).get("txt") is None
+    )
 
 
 def test_models_file_overrides_and_adds(tmp_path):
@@ -54,9 +83,13 @@ def test_models_file_overrides_and_adds(tmp_path):
             }
         )
     )
-    catalog = build_catalog(settings(tmp_path, WEBUI_MODELS_FILE=str(path)))
+    catalog = build_catalog(settings(tmp_path, WEBUI_MODELS_FILE=str(path)), ["Step3-VL-10B"])
     assert catalog.get("Step3-VL-10B").max_images == 8
-    assert not catalog.get("text-bot").images
+    assert catalog.get("text-bot") is None  # declared, but the server does not list it
+    catalog = build_catalog(
+        settings(tmp_path, WEBUI_MODELS_FILE=str(path), LOCAL_MODELS="text-bot")
+    )
+    assert not catalog.get("text-bot").images and catalog.get("text-bot").known
     assert catalog.get("step-3.7-flash") is None  # cloud entry stays off without a key
     catalog = build_catalog(settings(tmp_path, WEBUI_MODELS_FILE=str(path), STEP_API_KEY="k"))
     assert catalog.get("step-3.7-flash").max_images == 10

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from app.api.remote_media import RemoteMediaFetcher, RemoteMediaRefused, public_only
+from app.core.remote_media import RemoteMediaFetcher, RemoteMediaRefused, public_only
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -1,4 +1,9 @@
-"""Turn stored media into the content parts a given model can take.
+"""Media of a turn: into the library first (`MediaIntake`), then into the content parts a given
+model can take (`MediaResolver`).
+
+Bytes that arrive with a request (a data URL) are validated and stored like a page's uploads;
+http(s) URLs go to StepFun as they are (it fetches them itself) and are fetched here, safely,
+for the self-hosted server (see remote_media.py); `stepfile://` ids only go to StepFun.
 
 Images are normalized (byte-identical per detail level, so a server's prefix cache can hit).
 For StepFun each distinct file is uploaded once through the Files API and referenced as
@@ -12,14 +17,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.backend import BackendClient, BackendError
 from app.catalog import Backend, ModelSpec, VideoMode
 from app.config import Settings
+from app.core.problems import TurnRejected
+from app.core.remote_media import RemoteMediaFetcher, RemoteMediaRefused
+from app.core.request import MediaInput
 from app.events import Note
 from app.i18n import record
+from app.janitor import Hold
 from app.media import MediaError, MediaLibrary, format_timestamp
 from app.store import MediaRef, Store
 
@@ -34,7 +43,6 @@ INLINE_VIDEO_MAX_BYTES = 20 * 1024 * 1024  # beyond this a base64 data URL is to
 class ResolvedMedia:
     """Content parts for one attachment; `images` counts toward the model's per-request limit."""
 
-    ref: MediaRef
     parts: list[dict[str, Any]] = field(default_factory=list)
     images: int = 0
     note: Note | None = None
@@ -42,6 +50,48 @@ class ResolvedMedia:
 
 def data_url(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def passthrough(item: MediaInput, detail: str) -> ResolvedMedia:
+    """A URL the backend fetches itself (StepFun), as a content part."""
+    kind = "image_url" if item.kind == "image" else "video_url"
+    body = {"url": item.url, "detail": detail} if item.kind == "image" else {"url": item.url}
+    return ResolvedMedia([{"type": kind, kind: body}], images=int(item.kind == "image"))
+
+
+class MediaIntake:
+    """Puts every item of a turn into the library, or keeps it a URL the backend will fetch."""
+
+    def __init__(self, library: MediaLibrary, fetcher: RemoteMediaFetcher):
+        self._library = library
+        self._fetcher = fetcher
+
+    async def take(self, spec: ModelSpec, item: MediaInput, hold: Hold) -> MediaInput:
+        if item.ref is not None:
+            return item
+        data = item.data
+        if item.url is not None:
+            if item.url.startswith("stepfile://"):
+                if spec.backend is not Backend.STEPFUN:
+                    raise TurnRejected("media.stepfile_elsewhere", where=item.name)
+                return item
+            if not item.url.startswith(("http://", "https://")):
+                raise TurnRejected("media.bad_url", where=item.name)
+            if spec.backend is Backend.STEPFUN:
+                return item
+            try:
+                data = await self._fetcher.fetch(item.url)
+            except RemoteMediaRefused as exc:
+                raise TurnRejected("media.remote_refused", where=item.name, why=str(exc)) from None
+        try:
+            stored = await asyncio.to_thread(
+                self._library.ingest_bytes, data or b"", item.name, hold.add
+            )
+        except MediaError as exc:
+            raise TurnRejected(exc.key, **exc.params) from None
+        if stored.kind != item.kind:
+            raise TurnRejected(f"media.not_{item.kind}", where=item.name)
+        return replace(item, ref=MediaRef.from_stored(stored, item.name), data=None, url=None)
 
 
 class MediaResolver:
@@ -55,7 +105,10 @@ class MediaResolver:
         self._upload_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.files_api_enabled = True
 
-    async def resolve(self, spec: ModelSpec, ref: MediaRef, detail: str) -> ResolvedMedia:
+    async def resolve(self, spec: ModelSpec, item: MediaInput, detail: str) -> ResolvedMedia:
+        if item.ref is None:
+            return passthrough(item, detail)
+        ref = item.ref
         if ref.kind == "image":
             return await self._image(spec, ref, detail)
         if spec.video is VideoMode.NATIVE:
@@ -76,7 +129,7 @@ class MediaResolver:
         )
         part = {"type": "image_url", "image_url": {"url": url, "detail": detail}}
         note = Note.of("media.first_frame_only", name=ref.filename) if image.animated else None
-        return ResolvedMedia(ref, [part], images=1, note=note)
+        return ResolvedMedia([part], images=1, note=note)
 
     # -- videos -----------------------------------------------------------------------------
     async def _native_video(self, spec: ModelSpec, ref: MediaRef, detail: str) -> ResolvedMedia:
@@ -85,7 +138,7 @@ class MediaResolver:
             source = self._library.blob_path(ref.sha256)
             url = await self._video_url(spec, ref.sha256, "video", source, ref.mime)
             if url is not None:
-                return ResolvedMedia(ref, [{"type": "video_url", "video_url": {"url": url}}])
+                return ResolvedMedia([{"type": "video_url", "video_url": {"url": url}}])
             return await self._frames(spec, ref, detail, why=record("video.why.too_large_inline"))
         try:
             segments = await asyncio.to_thread(
@@ -108,7 +161,7 @@ class MediaResolver:
         note = Note.of(
             "video.split", name=ref.filename, length=format_timestamp(duration), parts=len(segments)
         )
-        return ResolvedMedia(ref, parts, note=note)
+        return ResolvedMedia(parts, note=note)
 
     async def _frames(
         self, spec: ModelSpec, ref: MediaRef, detail: str, why: dict | None = None
@@ -146,7 +199,7 @@ class MediaResolver:
             length=duration,
             interval=f"{self._settings.video_frame_interval:g}",
         )
-        return ResolvedMedia(ref, parts, images=len(frames), note=note)
+        return ResolvedMedia(parts, images=len(frames), note=note)
 
     # -- transport --------------------------------------------------------------------------
     def _uses_files_api(self, spec: ModelSpec) -> bool:
