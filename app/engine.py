@@ -192,7 +192,7 @@ class ChatEngine:
             raise TurnRejected("turn.empty")
         check_text_length(len(text))
         conversation = (
-            await asyncio.to_thread(self.store.get_conversation, owner, conversation_id)
+            await asyncio.to_thread(self.store.conversations.get, owner, conversation_id)
             if conversation_id
             else None
         )
@@ -219,26 +219,28 @@ class ChatEngine:
         refs: list[MediaRef],
     ) -> tuple[Conversation, Message]:
         if conversation is None:
-            conversation = self.store.create_conversation(
+            conversation = self.store.conversations.create(
                 owner, model=spec.id, effort=effort, detail=detail
             )
         else:
-            self.store.update_conversation(
+            self.store.conversations.update(
                 owner, conversation.id, model=spec.id, effort=effort, detail=detail
             )
-        return conversation, self.store.add_user_message(owner, conversation.id, text, refs)
+        return conversation, self.store.messages.add_user(owner, conversation.id, text, refs)
 
     # -- step 2 ------------------------------------------------------------------------------------
     async def stream_answer(self, turn: PreparedTurn) -> AsyncIterator[EngineEvent]:
         """Yield notes and stream events; the answer is saved as it grows and when it ends."""
         result = turn.result
-        history = await asyncio.to_thread(self.store.messages, turn.owner, turn.conversation.id)
+        history = await asyncio.to_thread(
+            self.store.messages.list, turn.owner, turn.conversation.id
+        )
         messages, skipped = context_of(history, turn.user_message.id)
         request = TurnRequest(
             model_id=turn.spec.id, messages=tuple(messages), effort=turn.effort, detail=turn.detail
         )
         message_id = await asyncio.to_thread(
-            self.store.start_assistant_message,
+            self.store.messages.start_answer,
             turn.conversation.id,
             model=turn.spec.id,
             effort=turn.effort,
@@ -289,7 +291,7 @@ class ChatEngine:
     def _save(
         self, message_id: int, result: TurnResult, *, status: str, error: dict | None = None
     ) -> None:
-        self.store.save_assistant_message(
+        self.store.messages.save_answer(
             message_id,
             text=result.answer,
             thinking=result.thinking,
@@ -297,4 +299,5 @@ class ChatEngine:
             notes=result.notes,
             error=error,
             usage=result.usage.as_openai() if result.usage else None,
+            details=result.details(),
         )

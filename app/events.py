@@ -94,7 +94,14 @@ class TurnResult:
     notes: list[dict[str, Any]] = field(default_factory=list)  # string-table records
     timing: Timing | None = None
 
-    def add(self, event: StreamEvent | Note) -> None:
+    def details(self) -> dict[str, Any]:
+        """What is stored with the answer besides its text: how it ended and how long it took."""
+        details: dict[str, Any] = {"finish_reason": self.finish_reason}
+        if self.timing is not None:
+            details.update(self.timing.as_dict())
+        return details
+
+    def add(self, event: StreamEvent | Note | Timing) -> None:
         if isinstance(event, AnswerDelta):
             self.answer += event.text
         elif isinstance(event, ThinkingDelta):

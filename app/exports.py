@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import re
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict
@@ -15,7 +16,7 @@ from typing import Any
 
 from app.i18n import Problem
 from app.media import MediaError, MediaLibrary
-from app.store import Conversation, MediaRef, Message, Store
+from app.store import Conversation, MediaRef, Message, MessageStatus, Store
 
 FORMAT = "vlm-webui.conversation"
 VERSION = 1
@@ -48,6 +49,7 @@ def _message_dict(message: Message, media_entry) -> dict[str, Any]:
         "effort": message.effort,
         "notes": list(message.notes),
         "usage": message.usage,
+        "details": message.details,
         "created_at": message.created_at,
         "media": [media_entry(ref) for ref in message.media],
     }
@@ -70,6 +72,7 @@ def export_json(
         "model": conversation.model,
         "effort": conversation.effort,
         "detail": conversation.detail,
+        "settings": conversation.settings,
         "created_at": conversation.created_at,
         "updated_at": conversation.updated_at,
         "messages": [_message_dict(m, media_entry) for m in messages],
@@ -116,10 +119,10 @@ def export_markdown_zip(
 
 
 def _load(store: Store, owner: str, conversation_id: str) -> tuple[Conversation, list[Message]]:
-    conversation = store.get_conversation(owner, conversation_id)
+    conversation = store.conversations.get(owner, conversation_id)
     if conversation is None:
         raise KeyError(conversation_id)
-    return conversation, store.messages(owner, conversation_id)
+    return conversation, store.messages.list(owner, conversation_id)
 
 
 def _text(value: Any) -> str:
@@ -134,31 +137,56 @@ def _optional_text(value: Any) -> str | None:
     return _text(value) or None
 
 
-def _clean_message(raw: Any) -> dict[str, Any]:
-    """The fields of one exported message, each checked for its type (the file is untrusted)."""
+def _optional_dict(value: Any) -> dict | None:
+    if value is not None and not isinstance(value, dict):
+        raise ValueError("not an object")
+    return value or None
+
+
+def _status(value: Any) -> MessageStatus:
+    try:
+        status = MessageStatus(_text(value) or "complete")
+    except ValueError:
+        raise ValueError("status") from None
+    # An export taken while an answer was still streaming holds only part of it.
+    return MessageStatus.INTERRUPTED if status is MessageStatus.STREAMING else status
+
+
+def _clean_message(raw: Any, media: list[MediaRef]) -> Message:
+    """One exported message, each field checked for its type (the file is untrusted)."""
     if not isinstance(raw, dict) or raw.get("role") not in ("user", "assistant"):
         raise ValueError("message")
     notes = raw.get("notes") or []
-    usage = raw.get("usage")
     if not isinstance(notes, list) or not all(isinstance(n, str | dict) for n in notes):
         raise ValueError("notes")
-    if usage is not None and not isinstance(usage, dict):
-        raise ValueError("usage")
+    error = raw.get("error")
     created = raw.get("created_at")
-    return {
-        "role": raw["role"],
-        "text": _text(raw.get("text")),
-        "thinking": _text(raw.get("thinking")),
-        "status": _text(raw.get("status")) or "complete",
-        "error": raw.get("error")
-        if isinstance(raw.get("error"), dict)
-        else _optional_text(raw.get("error")),
-        "model": _optional_text(raw.get("model")),
-        "effort": _optional_text(raw.get("effort")),
-        "notes": notes,
-        "usage": usage,
-        "created_at": float(created) if isinstance(created, int | float) else None,
-    }
+    return Message(
+        id=0,
+        conversation_id="",
+        role=raw["role"],
+        text=_text(raw.get("text")),
+        thinking=_text(raw.get("thinking")),
+        status=_status(raw.get("status")),
+        error=error if isinstance(error, dict) else _optional_text(error),
+        model=_optional_text(raw.get("model")),
+        effort=_optional_text(raw.get("effort")),
+        notes=tuple(notes),
+        usage=_optional_dict(raw.get("usage")),
+        details=_optional_dict(raw.get("details")),
+        media=tuple(media),
+        created_at=float(created) if isinstance(created, int | float) else 0.0,
+    )
+
+
+def unused_title(title: str, taken: set[str]) -> str:
+    """`title`, or `title (2)`, `(3)`… so an imported copy never looks like the original."""
+    if title not in taken:
+        return title
+    number = 2
+    while f"{title} ({number})" in taken:
+        number += 1
+    return f"{title} ({number})"
 
 
 def import_json(
@@ -187,7 +215,8 @@ def import_json(
             if not isinstance(raw_messages, list):
                 raise ValueError("messages")
             for raw in raw_messages:
-                message = _clean_message(raw)
+                if not isinstance(raw, dict):
+                    raise ValueError("message")
                 media = []
                 entries = raw.get("media") or []
                 if not isinstance(entries, list):
@@ -201,17 +230,24 @@ def import_json(
                     if stored.new:
                         ingested.append(stored.sha256)
                     media.append(MediaRef.from_stored(stored, name or None))
-                messages.append((message, media))
-            title = _text(document.get("title"))[:200]
-            detail = document.get("detail") if document.get("detail") in ("low", "high") else "low"
-            return store.import_conversation(
-                owner,
-                title=title,
+                messages.append(_clean_message(raw, media))
+            now = time.time()
+            conversation = Conversation(
+                id="",
+                owner=owner,
+                title=unused_title(
+                    _text(document.get("title"))[:200], store.conversations.titles(owner)
+                ),
                 model=_optional_text(document.get("model")),
                 effort=_optional_text(document.get("effort")),
-                detail=detail,
-                messages=messages,
+                detail=document.get("detail")
+                if document.get("detail") in ("low", "high")
+                else "low",
+                created_at=now,
+                updated_at=now,
+                settings=_optional_dict(document.get("settings")),
             )
+            return store.import_conversation(owner, conversation, messages)
         except MediaError as exc:
             raise ImportRejected("import.bad_attachment", why=exc.as_record()) from None
         except (KeyError, TypeError, ValueError, AttributeError):

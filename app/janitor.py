@@ -97,13 +97,13 @@ class Janitor:
                 for sha in dict.fromkeys(shas)
                 if sha not in self._pins and self.library.last_used(sha) <= cutoff
             ]
-            for sha in self.store.forget_unreferenced_media(candidates):
+            for sha in self.store.media.forget_unreferenced(candidates):
                 self.library.delete(sha)
                 removed.append(sha)
         return removed
 
     def sweep(self) -> SweepReport:
-        referenced = self.store.referenced_media()
+        referenced = self.store.media.referenced()
         orphans = [sha for sha in self.library.stored_hashes() if sha not in referenced]
         media = self.discard(orphans)
         self.library.drop_derived_without_blob(older_than=time.time() - self.orphan_ttl_s)
@@ -114,7 +114,7 @@ class Janitor:
 
     def _sweep_uploads(self, cutoff: float) -> int:
         removed = 0
-        for path in self.store.expire_uploads(cutoff):
+        for path in self.store.uploads.expire(cutoff):
             with contextlib.suppress(OSError):
                 os.unlink(path)
                 removed += 1

@@ -67,9 +67,9 @@ class FileAccess:
             return False
         match = BLOB.match(relative) or DERIVED.match(relative)
         if match:
-            return self.store.owner_has_media(owner, match.group("sha"))
+            return self.store.media.owned_by(owner, match.group("sha"))
         if relative.startswith(UPLOADS_DIR + "/"):
-            return self.store.owns_upload(owner, real)
+            return self.store.uploads.owns(owner, real)
         return False
 
 
@@ -132,6 +132,6 @@ class UploadRecorder:
         except ValueError:
             return
         if isinstance(paths, list):
-            self.store.record_uploads(
+            self.store.uploads.record(
                 owner, [os.path.realpath(p) for p in paths if isinstance(p, str)]
             )

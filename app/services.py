@@ -33,7 +33,7 @@ class Services:
         backend = BackendClient(settings)
         monitor = StatusMonitor(settings, catalog, backend)
         store = Store(settings.db_path)
-        store.recover_interrupted()
+        store.messages.recover_interrupted()
         library = MediaLibrary(settings.media_dir)
         janitor = Janitor(
             store, library, settings.upload_dir, orphan_ttl_s=settings.media_orphan_hours * 3600

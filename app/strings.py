@@ -244,6 +244,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     # -- answers ----------------------------------------------------------------------------------
     "answer.thinking": ("Thinking", "思考过程"),
     "answer.stopped": ("Stopped.", "已停止。"),
+    "answer.tokens": ("{inp} tokens in · {out} out", "输入 {inp} tokens · 输出 {out}"),
+    "answer.tokens_not_reported": ("tokens not reported", "未报告 token 用量"),
     "answer.cut_at_limit": (
         "The answer was cut off at the token limit.",
         "回答达到了长度上限，已被截断。",

@@ -22,7 +22,7 @@ OWNER = "anon:bench"
 
 def populate(store: Store) -> list[str]:
     ids = []
-    conn = store._connection()
+    conn = store.db.connection()
     now = time.time()
     conn.execute("BEGIN")
     for c in range(CONVERSATIONS):
@@ -73,20 +73,20 @@ def main() -> None:
             f"{time.perf_counter() - start:.1f} s"
         )
         rows = [
-            ("list newest 200 (sidebar)", lambda: store.list_conversations(OWNER, limit=200)),
+            ("list newest 200 (sidebar)", lambda: store.conversations.list(OWNER, limit=200)),
             (
                 "search titles+messages 'supplier 42'",
-                lambda: store.list_conversations(OWNER, "supplier 42"),
+                lambda: store.conversations.list(OWNER, "supplier 42"),
             ),
             (
                 "search message text 'message 49 of conversation 999'",
-                lambda: store.list_conversations(OWNER, "message 49 of conversation 999"),
+                lambda: store.conversations.list(OWNER, "message 49 of conversation 999"),
             ),
             (
                 "switch: load one conversation (50 msgs)",
-                lambda: store.messages(OWNER, ids[len(ids) // 2]),
+                lambda: store.messages.list(OWNER, ids[len(ids) // 2]),
             ),
-            ("latest conversation (page load)", lambda: store.latest_conversation(OWNER)),
+            ("latest conversation (page load)", lambda: store.conversations.latest(OWNER)),
         ]
         print(f"{'operation':58} {'median ms':>10} {'p95 ms':>8}")
         for name, fn in rows:

@@ -117,7 +117,7 @@ class MediaResolver:
 
     def forget_uploads(self, backend: Backend, file_ids: list[str]) -> None:
         for file_id in file_ids:
-            self._store.forget_remote_file(backend.value, file_id)
+            self._store.uploads.forget_remote(backend.value, file_id)
 
     # -- images -----------------------------------------------------------------------------
     async def _image(self, spec: ModelSpec, ref: MediaRef, detail: str) -> ResolvedMedia:
@@ -231,12 +231,12 @@ class MediaResolver:
         self, backend: Backend, sha: str, variant: str, read, filename: str, mime: str
     ) -> str | None:
         """Upload once per (content, backend, variant); None means use an inline data URL."""
-        known = self._store.remote_file_id(sha, backend.value, variant)
+        known = self._store.uploads.remote_id(sha, backend.value, variant)
         if known:
             return known
         lock = self._upload_locks.setdefault((sha, variant), asyncio.Lock())
         async with lock:
-            known = self._store.remote_file_id(sha, backend.value, variant)
+            known = self._store.uploads.remote_id(sha, backend.value, variant)
             if known:
                 return known
             data = await asyncio.to_thread(read)
@@ -245,5 +245,5 @@ class MediaResolver:
             except BackendError as exc:
                 log.warning("Files API upload failed (%s); sending inline instead", exc.kind)
                 return None
-            self._store.set_remote_file_id(sha, backend.value, variant, file_id)
+            self._store.uploads.set_remote_id(sha, backend.value, variant, file_id)
             return file_id

@@ -39,7 +39,7 @@ class ConversationHandlers:
 
     def choices(self, owner: str, query: str | None) -> list[tuple[str, str]]:
         now = time.time()
-        conversations = self.services.store.list_conversations(owner, query, limit=LIST_LIMIT)
+        conversations = self.services.store.conversations.list(owner, query, limit=LIST_LIMIT)
         return [(conversation_label(c, now), c.id) for c in conversations]
 
     def refresh_list(self, query: str | None, conversation_id: str | None, request: gr.Request):
@@ -52,10 +52,10 @@ class ConversationHandlers:
         """Open a conversation: its history with media, and its model, effort and detail."""
         owner = request_owner(request)
         store = self.services.store
-        conversation = store.get_conversation(owner, conversation_id) if conversation_id else None
+        conversation = store.conversations.get(owner, conversation_id) if conversation_id else None
         if conversation is None:
             return [], None, gr.update(), gr.update(), gr.update(), ""
-        messages = store.messages(owner, conversation.id)
+        messages = store.messages.list(owner, conversation.id)
         catalog = self.services.catalog
         model_id = conversation.model if catalog.get(conversation.model or "") else None
         effort = gr.update()
@@ -81,13 +81,13 @@ class ConversationHandlers:
         owner = request_owner(request)
         title = " ".join((title or "").split())[:120]
         if conversation_id and title:
-            self.services.store.update_conversation(owner, conversation_id, title=title)
+            self.services.store.conversations.update(owner, conversation_id, title=title)
         return gr.update(choices=self.choices(owner, query), value=conversation_id)
 
     def ask_delete(self, conversation_id: str | None, request: gr.Request):
         owner = request_owner(request)
         conversation = (
-            self.services.store.get_conversation(owner, conversation_id)
+            self.services.store.conversations.get(owner, conversation_id)
             if conversation_id
             else None
         )
@@ -99,7 +99,7 @@ class ConversationHandlers:
     def confirm_delete(self, conversation_id: str | None, query: str | None, request: gr.Request):
         owner = request_owner(request)
         if isinstance(conversation_id, str):
-            shas = self.services.store.delete_conversation(owner, conversation_id)
+            shas = self.services.store.conversations.delete(owner, conversation_id)
             self.services.janitor.discard(shas, older_than_s=RECENT_USE_S)
         return (
             gr.update(visible=False),
@@ -114,7 +114,7 @@ class ConversationHandlers:
         owner = request_owner(request)
         lang = request_language(request)
         conversation = (
-            self.services.store.get_conversation(owner, conversation_id)
+            self.services.store.conversations.get(owner, conversation_id)
             if isinstance(conversation_id, str)
             else None
         )
@@ -146,7 +146,7 @@ class ConversationHandlers:
             self.services.janitor.discard(exc.new_media, older_than_s=0)  # nothing is left behind
             gr.Warning(exc.text(lang))
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        messages = self.services.store.messages(owner, conversation.id)
+        messages = self.services.store.messages.list(owner, conversation.id)
         return (
             gr.update(choices=self.choices(owner, None), value=conversation.id),
             conversation.title,

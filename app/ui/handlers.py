@@ -87,7 +87,7 @@ def restored_draft(saved: Any, owner: str, store: Store) -> dict[str, Any] | Non
 def owned_upload(path: Any, owner: str, store: Store, shown: str) -> Path:
     """`path` if this owner uploaded it through the page and it is still there; else refuse."""
     real = os.path.realpath(path) if isinstance(path, str) else ""
-    if not real or not store.owns_upload(owner, real):
+    if not real or not store.uploads.owns(owner, real):
         raise TurnRejected("upload.not_yours", name=shown)
     if not os.path.isfile(real):
         raise TurnRejected("upload.expired", name=shown)
@@ -123,7 +123,7 @@ class ChatHandlers:
     ) -> list[render.ChatMessage]:
         if not conversation_id:
             return []
-        messages = self.services.store.messages(owner, conversation_id)
+        messages = self.services.store.messages.list(owner, conversation_id)
         return render.render_history(messages, self.services.library, lang)
 
     def _model_update(self, value: str | None) -> dict:
@@ -148,7 +148,7 @@ class ChatHandlers:
     def load(self, request: gr.Request):
         """Page load: restore this browser's latest conversation and its settings."""
         owner = request_owner(request)
-        conversation = self.services.store.latest_conversation(owner)
+        conversation = self.services.store.conversations.latest(owner)
         model_id = self.services.engine.default_model(conversation)
         effort = conversation.effort if conversation else None
         detail = conversation.detail if conversation else "low"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.backend import usage_of
 from app.catalog import Backend, ModelRegistry, ModelSpec, VideoMode
 from app.events import TurnResult
 from app.i18n import EN, render_record, t
@@ -86,11 +87,16 @@ def render_answer(
         lines.append(f"⚠️ **{render_record(error, lang)}**")
     elif status in STATUS_SUFFIX:
         lines.append(f"*{t(STATUS_SUFFIX[status], lang)}*")
-    if status == COMPLETE and result.usage and model:
+    if status == COMPLETE and result.finish_reason == "length":
+        lines.append(f"*{t('answer.cut_at_limit', lang)}*")
+    if status == COMPLETE and model:
         usage = result.usage
-        lines.append(
-            f"<sub>{model} · {usage.prompt_tokens} tokens in · {usage.completion_tokens} out</sub>"
+        tokens = (
+            t("answer.tokens", lang, inp=usage.prompt_tokens, out=usage.completion_tokens)
+            if usage
+            else t("answer.tokens_not_reported", lang)
         )
+        lines.append(f"<sub>{model} · {tokens}</sub>")
     if lines:
         messages.append({"role": "assistant", "content": "\n\n".join(lines)})
     elif status == STREAMING and not result.thinking:
@@ -99,17 +105,12 @@ def render_answer(
 
 
 def result_of(message: Message) -> TurnResult:
-    from app.events import Usage
-
-    usage = None
-    if message.usage:
-        usage = Usage(
-            prompt_tokens=message.usage.get("prompt_tokens", 0),
-            completion_tokens=message.usage.get("completion_tokens", 0),
-            total_tokens=message.usage.get("total_tokens", 0),
-        )
     return TurnResult(
-        answer=message.text, thinking=message.thinking, usage=usage, notes=list(message.notes)
+        answer=message.text,
+        thinking=message.thinking,
+        usage=usage_of(message.usage),
+        notes=list(message.notes),
+        finish_reason=(message.details or {}).get("finish_reason"),
     )
 
 

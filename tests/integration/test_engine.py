@@ -110,7 +110,7 @@ def test_earlier_images_stay_in_context_and_thinking_is_not_sent_back(
     assert [m["role"] for m in second["messages"]] == ["user", "assistant", "user"]
     assert second["messages"][1]["content"] == "Two squares."
     assert "reasoning_effort" not in second  # Step3-VL-10B takes no effort parameter
-    stored = services.store.messages(OWNER, turn.conversation.id)
+    stored = services.store.messages.list(OWNER, turn.conversation.id)
     assert [m.status for m in stored if m.role == "assistant"] == [COMPLETE, COMPLETE]
     assert stored[1].thinking == "SECRET-THOUGHTS"
 
@@ -145,7 +145,7 @@ def test_image_to_text_only_model_is_explained_before_sending(services, upstream
     assert "step-3.5-flash reads text only" in str(err.value)
     assert "chart.png" in str(err.value) and "step-3.7-flash" in str(err.value)
     assert len(upstream.chat_requests()) == before
-    assert services.store.latest_conversation(OWNER) is None
+    assert services.store.conversations.latest(OWNER) is None
 
 
 def test_upstream_error_keeps_conversation_and_retry_works(services, upstream, run):
@@ -154,7 +154,7 @@ def test_upstream_error_keeps_conversation_and_retry_works(services, upstream, r
     _, events = run(_turn(services, "second", conversation_id=turn.conversation.id))
     failures = [e for e in events if isinstance(e, TurnFailed)]
     assert len(failures) == 1 and "429" in failures[0].text()
-    stored = services.store.messages(OWNER, turn.conversation.id)
+    stored = services.store.messages.list(OWNER, turn.conversation.id)
     assert [m.status for m in stored if m.role == "assistant"] == [COMPLETE, FAILED]
 
     upstream.script(Reply(content="Recovered."))
@@ -174,7 +174,7 @@ def test_dropped_stream_keeps_partial_answer(services, upstream, run):
     upstream.script(Reply(content="This answer will be cut in the middle", drop_after_chunks=3))
     turn, events = run(_turn(services, "tell me"))
     assert any(isinstance(e, TurnFailed) for e in events)
-    last = services.store.messages(OWNER, turn.conversation.id)[-1]
+    last = services.store.messages.list(OWNER, turn.conversation.id)[-1]
     assert last.status == FAILED and last.text and last.error
 
 
@@ -209,7 +209,7 @@ def test_stop_cancels_upstream_and_saves_partial(services, upstream, run):
 
     turn, new_disconnects = run(stop_midway())
     assert new_disconnects == 1
-    last = services.store.messages(OWNER, turn.conversation.id)[-1]
+    last = services.store.messages.list(OWNER, turn.conversation.id)[-1]
     assert last.status == STOPPED and 0 < len(last.text) < len("word " * 200)
 
 

@@ -63,11 +63,11 @@ def test_unused_media_go_after_their_time_and_used_ones_stay(services, tmp_path,
         for c in ("red", "green")
     ]
     library.normalized_image(api_only[0].sha256, "low")  # a derived form, swept with it
-    services.store.set_remote_file_id(api_only[0].sha256, "stepfun", "image-low", "file-9")
+    services.store.uploads.set_remote_id(api_only[0].sha256, "stepfun", "image-low", "file-9")
     turn, _ = loop.run_until_complete(
         chat(services, "keep me", [Attachment(make_png(tmp_path / "kept.png", "navy"), "kept.png")])
     )
-    (kept,) = services.store.messages(OWNER, turn.conversation.id)[0].media
+    (kept,) = services.store.messages.list(OWNER, turn.conversation.id)[0].media
 
     assert janitor.sweep().media_removed == 0  # everything is fresh
     for sha in [s.sha256 for s in api_only] + [kept.sha256]:
@@ -78,7 +78,7 @@ def test_unused_media_go_after_their_time_and_used_ones_stay(services, tmp_path,
     for stored in api_only:
         assert library.describe(stored.sha256) is None
         assert not list(library.cache.glob(f"{stored.sha256}-*"))
-    assert services.store.remote_file_id(api_only[0].sha256, "stepfun", "image-low") is None
+    assert services.store.uploads.remote_id(api_only[0].sha256, "stepfun", "image-low") is None
     assert library.describe(kept.sha256) is not None  # a conversation refers to it
     assert sorted(library.stored_hashes()) == [kept.sha256]
 
@@ -122,7 +122,7 @@ def test_sweeping_without_pause_never_removes_what_chats_use(services, upstream,
     assert sweeps > 10
     for turn, events in results:
         assert not [e for e in events if isinstance(e, TurnFailed)], events
-        (ref,) = services.store.messages(OWNER, turn.conversation.id)[0].media
+        (ref,) = services.store.messages.list(OWNER, turn.conversation.id)[0].media
         assert services.library.describe(ref.sha256) is not None
     sent = [m for body in upstream.chat_requests() for m in body["messages"]]
     assert sum(isinstance(m["content"], list) for m in sent) == len(pictures)

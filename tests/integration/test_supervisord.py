@@ -145,8 +145,8 @@ def test_supervisord_lifecycle(pod: Pod, tmp_path):
     # a conversation written while it runs survives kill -9 and the automatic restart
     data_dir = tmp_path / "data"
     store = Store(data_dir / "webui.sqlite3")
-    conversation = store.create_conversation("anon:pod", model="Step3-VL-10B", effort=None)
-    store.add_user_message("anon:pod", conversation.id, "kept across kill -9")
+    conversation = store.conversations.create("anon:pod", model="Step3-VL-10B", effort=None)
+    store.messages.add_user("anon:pod", conversation.id, "kept across kill -9")
     os.kill(second, signal.SIGKILL)
     wait_until(
         lambda: (
@@ -159,7 +159,7 @@ def test_supervisord_lifecycle(pod: Pod, tmp_path):
     )
     reopened = Store(data_dir / "webui.sqlite3")
     assert reopened.integrity_check() == "ok"
-    assert [m.text for m in reopened.messages("anon:pod", conversation.id)] == [
+    assert [m.text for m in reopened.messages.list("anon:pod", conversation.id)] == [
         "kept across kill -9"
     ]
 

@@ -18,15 +18,15 @@ def filled(tmp_path):
     library = MediaLibrary(tmp_path / "media")
     picture = library.ingest_file(make_png(tmp_path / "invoice.png", "white"), "invoice.png")
     clip = library.ingest_file(make_video(tmp_path / "rec.mp4", seconds=2), "rec.mp4")
-    conv = store.create_conversation(OWNER, model="step-3.7-flash", effort="high", detail="high")
-    store.add_user_message(
+    conv = store.conversations.create(OWNER, model="step-3.7-flash", effort="high", detail="high")
+    store.messages.add_user(
         OWNER,
         conv.id,
         "Extract the invoice",
         [MediaRef.from_stored(picture), MediaRef.from_stored(clip)],
     )
-    answer = store.start_assistant_message(conv.id, model="step-3.7-flash", effort="high")
-    store.save_assistant_message(
+    answer = store.messages.start_answer(conv.id, model="step-3.7-flash", effort="high")
+    store.messages.save_answer(
         answer,
         text="| total | 42 |",
         thinking="reading numbers",
@@ -34,10 +34,10 @@ def filled(tmp_path):
         notes=["rec.mp4 sent natively"],
         usage={"prompt_tokens": 3, "completion_tokens": 4},
     )
-    store.add_user_message(OWNER, conv.id, "And the date?")
-    second = store.start_assistant_message(conv.id, model="step-3.7-flash", effort="high")
-    store.save_assistant_message(second, text="2026-", thinking="", status=STOPPED)
-    store.update_conversation(OWNER, conv.id, title="Invoice from ACME")
+    store.messages.add_user(OWNER, conv.id, "And the date?")
+    second = store.messages.start_answer(conv.id, model="step-3.7-flash", effort="high")
+    store.messages.save_answer(second, text="2026-", thinking="", status=STOPPED)
+    store.conversations.update(OWNER, conv.id, title="Invoice from ACME")
     return store, library, conv
 
 
@@ -53,7 +53,7 @@ def comparable(store, owner, conversation_id):
             m.model,
             [(r.sha256, r.filename, r.kind, r.mime) for r in m.media],
         )
-        for m in store.messages(owner, conversation_id)
+        for m in store.messages.list(owner, conversation_id)
     ]
 
 
@@ -69,7 +69,7 @@ def test_json_round_trip_is_lossless(filled, tmp_path):
     assert comparable(other_store, "anon:someone-else", imported.id) == comparable(
         store, OWNER, conv.id
     )
-    for message in other_store.messages("anon:someone-else", imported.id):
+    for message in other_store.messages.list("anon:someone-else", imported.id):
         for ref in message.media:
             assert (
                 other_library.blob_path(ref.sha256).read_bytes()
