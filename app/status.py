@@ -7,8 +7,9 @@ ends every generation in flight when `GET /models` arrives. So:
 - the self-hosted server's model list is read once (discovery, and again after it was gone),
   later checks use its cheap health route (`GET /health` on vLLM and SGLang; a 404 from a
   server without one still proves it is up);
-- once a backend is up it is checked once a minute, and every `WEBUI_MODEL_POLL_INTERVAL`
-  seconds while it is not; StepFun's cloud at most once a minute (its limits are per account).
+- once a backend is up it is checked twelve times less often (once a minute by default), and
+  every `WEBUI_MODEL_POLL_INTERVAL` seconds while it is not; StepFun's cloud at most once a
+  minute (its limits are per account).
 Checks never go through the SDK's retries, and a change of state is logged once.
 """
 
@@ -27,7 +28,8 @@ from app.config import Settings
 
 log = logging.getLogger(__name__)
 
-UP_POLL_S = 60.0  # how often a backend that is up is checked again
+UP_SLOWER = 12  # a backend that is up is checked this many times less often
+CLOUD_POLL_S = 60.0
 LOADING_STATUSES = (502, 503, 504)
 
 
@@ -80,7 +82,7 @@ class StatusMonitor:
     def answered(self, backend: Backend) -> None:
         """An answer arrived whole from this backend: it is up; no need to ask for a while."""
         self._set(backend, READY)
-        self._next_check[backend] = time.monotonic() + UP_POLL_S
+        self._next_check[backend] = time.monotonic() + self._interval(backend)
 
     def _set(self, backend: Backend, new: BackendStatus) -> None:
         if new != self._status[backend]:
@@ -129,14 +131,10 @@ class StatusMonitor:
         return BackendStatus(Availability.UNREACHABLE, detail)
 
     def _interval(self, backend: Backend) -> float:
-        ready = self._status[backend].availability is Availability.READY
-        if backend is Backend.STEPFUN:
-            return max(self._settings.model_poll_interval, UP_POLL_S if ready else 0)
-        return (
-            max(self._settings.model_poll_interval, UP_POLL_S)
-            if ready
-            else (self._settings.model_poll_interval)
-        )
+        every = self._settings.model_poll_interval
+        if self._status[backend].availability is Availability.READY:
+            every *= UP_SLOWER
+        return max(every, CLOUD_POLL_S) if backend is Backend.STEPFUN else every
 
     async def _poll(self) -> None:
         tick = min(self._settings.model_poll_interval, 1.0)
