@@ -409,8 +409,8 @@ class BackendClient:
             k: v for k, v in body.items() if k not in ("stream_options", "max_completion_tokens")
         }
         log.info("empty stream from %s; asking once without streaming why", spec.id)
-        try:
-            await client.with_options(max_retries=0).chat.completions.with_raw_response.create(
+        try:  # one retry: a server that sent an empty stream may have closed the connection
+            await client.with_options(max_retries=1).chat.completions.with_raw_response.create(
                 **{**probe, "max_tokens": 1}
             )
         except openai.APIStatusError as exc:
