@@ -125,7 +125,12 @@ class MediaResolver:
             self._library.normalized_image, ref.sha256, detail, ref.filename
         )
         url = await self._url_for(
-            spec, ref.sha256, f"image-{detail}", image.data, f"{ref.sha256[:16]}.jpg", "image/jpeg"
+            spec,
+            ref.sha256,
+            f"image-{detail}",
+            image.data,
+            f"{ref.sha256[:16]}{image.extension}",
+            image.mime,
         )
         part = {"type": "image_url", "image_url": {"url": url, "detail": detail}}
         note = Note.of("media.first_frame_only", name=ref.filename) if image.animated else None

@@ -75,8 +75,8 @@ class MediaLibrary:
     def _blob_file(self, sha256: str, mime: str) -> Path:
         return self.blobs / sha256[:2] / f"{sha256}{EXTENSIONS.get(mime, '')}"
 
-    def _normalized_file(self, sha256: str, detail: str) -> Path:
-        return self.cache / f"{sha256}-{detail}.jpg"
+    def _normalized_file(self, sha256: str, detail: str, extension: str = ".jpg") -> Path:
+        return self.cache / f"{sha256}-{detail}{extension}"
 
     def blob_path(self, sha256: str) -> Path:
         meta = self._meta(sha256)
@@ -212,16 +212,25 @@ class MediaLibrary:
         self, sha256: str, detail: str, filename: str = "image"
     ) -> NormalizedImage:
         """The image as sent at `detail`, cached; `filename` only names it in error messages."""
-        cached = self._normalized_file(sha256, detail)
-        info_path = cached.with_suffix(".json")
-        if cached.exists() and info_path.exists():
+        info_path = self.cache / f"{sha256}-{detail}.json"
+        try:
             info = json.loads(info_path.read_text())
+            mime = info.get("mime", "image/jpeg")
+            shape = NormalizedImage(b"", info["width"], info["height"], False, mime)
+            data = self._normalized_file(sha256, detail, shape.extension).read_bytes()
             animated = bool(info.get("animated", info.get("notes")))  # "notes": older caches
-            return NormalizedImage(cached.read_bytes(), info["width"], info["height"], animated)
+            return NormalizedImage(data, info["width"], info["height"], animated, mime)
+        except (OSError, ValueError, KeyError):
+            pass
         stored = self._require(sha256)
         image = _normalize_image(stored.path.read_bytes(), detail, filename)  # type: ignore[arg-type]
-        _write_atomic(cached, image.data)
-        info = {"width": image.width, "height": image.height, "animated": image.animated}
+        _write_atomic(self._normalized_file(sha256, detail, image.extension), image.data)
+        info = {
+            "width": image.width,
+            "height": image.height,
+            "animated": image.animated,
+            "mime": image.mime,
+        }
         _write_atomic(info_path, json.dumps(info).encode())
         return image
 

@@ -12,6 +12,7 @@ from tests.media_factory import (
     make_decompression_bomb,
     make_heic,
     make_jpeg,
+    make_photo,
     make_transparent_png,
     make_truncated_jpeg,
 )
@@ -133,3 +134,33 @@ def test_every_accepted_format_is_identified_by_content(tmp_path, fmt, mime):
     assert detect(data[:64], "no-extension") == ("image", mime)
     result = normalize_image(data, "low")
     assert (result.width, result.height) == (40, 30)
+
+
+def test_a_photo_that_already_fits_goes_up_no_larger_than_it_came(tmp_path):
+    """A 1600×1200 JPEG at high detail used to go up re-encoded, larger than the original."""
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (52.0, 31.0, 12.0)}  # where it was taken
+    path = tmp_path / "photo.jpg"
+    make_photo((1600, 1200)).save(path, "JPEG", quality=70, exif=exif.tobytes())
+    original = path.read_bytes()
+    sent = normalize_image(original, "high", "photo.jpg")
+    assert sent.mime == "image/jpeg" and (sent.width, sent.height) == (1600, 1200)
+    assert len(original) - 200 < len(sent.data) < len(original)  # only the metadata removed
+    assert b"Exif" not in sent.data
+    with Image.open(io.BytesIO(sent.data)) as kept, Image.open(path) as given:
+        assert kept.tobytes() == given.tobytes()  # the same pixels: nothing was re-encoded
+    assert normalize_image(original, "high", "photo.jpg").data == sent.data  # every turn alike
+    low = normalize_image(original, "low", "photo.jpg")
+    assert max(low.width, low.height) == 728  # too large for low detail: scaled as before
+    # Whichever way it goes, never more bytes than the file the person gave.
+    finer = make_jpeg(tmp_path / "q90.jpg", (1600, 1200)).read_bytes()
+    assert len(normalize_image(finer, "high").data) <= len(finer)
+
+
+def test_what_needs_changing_is_still_re_encoded(tmp_path):
+    turned = normalize_image(
+        make_jpeg(tmp_path / "t.jpg", (640, 480), orientation=6).read_bytes(), "high"
+    )
+    assert turned.width < turned.height and turned.mime == "image/jpeg"
+    clear = normalize_image(make_transparent_png(tmp_path / "a.png").read_bytes(), "high")
+    assert clear.mime == "image/jpeg"  # flattened onto white, so re-encoded
