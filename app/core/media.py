@@ -115,9 +115,9 @@ class MediaResolver:
             return await self._native_video(spec, ref, detail)
         return await self._frames(spec, ref, detail)
 
-    def forget_uploads(self, backend: Backend, file_ids: list[str]) -> None:
+    async def forget_uploads(self, backend: Backend, file_ids: list[str]) -> None:
         for file_id in file_ids:
-            self._store.uploads.forget_remote(backend.value, file_id)
+            await asyncio.to_thread(self._store.uploads.forget_remote, backend.value, file_id)
 
     # -- images -----------------------------------------------------------------------------
     async def _image(self, spec: ModelSpec, ref: MediaRef, detail: str) -> ResolvedMedia:
@@ -228,7 +228,7 @@ class MediaResolver:
             )
             if file_id:
                 return f"stepfile://{file_id}"
-        if path.stat().st_size > INLINE_VIDEO_MAX_BYTES:
+        if (await asyncio.to_thread(path.stat)).st_size > INLINE_VIDEO_MAX_BYTES:
             return None
         return data_url(await asyncio.to_thread(path.read_bytes), mime)
 
@@ -236,12 +236,13 @@ class MediaResolver:
         self, backend: Backend, sha: str, variant: str, read, filename: str, mime: str
     ) -> str | None:
         """Upload once per (content, backend, variant); None means use an inline data URL."""
-        known = self._store.uploads.remote_id(sha, backend.value, variant)
+        uploads = self._store.uploads
+        known = await asyncio.to_thread(uploads.remote_id, sha, backend.value, variant)
         if known:
             return known
         lock = self._upload_locks.setdefault((sha, variant), asyncio.Lock())
         async with lock:
-            known = self._store.uploads.remote_id(sha, backend.value, variant)
+            known = await asyncio.to_thread(uploads.remote_id, sha, backend.value, variant)
             if known:
                 return known
             data = await asyncio.to_thread(read)
@@ -250,5 +251,5 @@ class MediaResolver:
             except BackendError as exc:
                 log.warning("Files API upload failed (%s); sending inline instead", exc.kind)
                 return None
-            self._store.uploads.set_remote_id(sha, backend.value, variant, file_id)
+            await asyncio.to_thread(uploads.set_remote_id, sha, backend.value, variant, file_id)
             return file_id

@@ -149,7 +149,7 @@ class TurnCore:
                 break
             except BackendError as exc:
                 if exc.kind == "unknown_file" and attempt == 1 and first_token is None:
-                    self.resolver.forget_uploads(spec.backend, built.file_ids)
+                    await self.resolver.forget_uploads(spec.backend, built.file_ids)
                     continue  # the file ids expired upstream: upload again, once
                 raise
         yield Timing(first_token, time.monotonic() - started)

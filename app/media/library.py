@@ -84,13 +84,10 @@ class MediaLibrary:
 
     def display_path(self, sha256: str, kind: str, mime: str) -> tuple[Path, str]:
         """A file a browser can show, with its mime type: the original where browsers read it,
-        else (HEIC, TIFF) the normalized JPEG. Kind and mime come from the caller's reference,
-        so rendering a long history reads no sidecar files."""
+        else (HEIC, TIFF) the JPEG made when it was stored. Nothing is read or decoded here
+        (kind and mime come from the caller's reference): rendering a history stays cheap."""
         if kind == "image" and mime not in BROWSER_IMAGES:
-            jpeg = self._normalized_file(sha256, "low")
-            if not jpeg.exists():
-                self.normalized_image(sha256, "low")
-            return jpeg, "image/jpeg"
+            return self._normalized_file(sha256, "low"), "image/jpeg"
         return self._blob_file(sha256, mime), mime
 
     def _meta(self, sha256: str) -> dict | None:
@@ -186,6 +183,8 @@ class MediaLibrary:
             _write_atomic(self._sidecar(sha), json.dumps(meta).encode())
         else:
             os.utime(target)  # sent again: a fresh file for the orphan sweep's grace period
+        if meta["kind"] == "image" and meta["mime"] not in BROWSER_IMAGES:
+            self.normalized_image(sha, "low", filename)  # what the chat shows (display_path)
         return StoredMedia(sha256=sha, path=target, filename=filename, new=new, **meta)
 
     def describe(self, sha256: str) -> StoredMedia | None:

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 
 class MessageStatus(str, Enum):
+    def __str__(self) -> str:  # logs and messages show "complete", not "MessageStatus.COMPLETE"
+        return self.value
+
     COMPLETE = "complete"
     STREAMING = "streaming"  # being written; if the process dies it becomes INTERRUPTED at start
     STOPPED = "stopped"

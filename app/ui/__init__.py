@@ -173,14 +173,12 @@ def build_ui(services: Services) -> gr.Blocks:
         )
         model.change(ui.effort_update, [model, effort], [effort], show_progress="hidden")
 
-        submitted = composer.submit(
+        answering = composer.submit(
             ui.submit,
             [composer, conversation_id, model, effort, detail],
             [chatbot, composer, conversation_id, live_turn],
             show_progress="hidden",
         )
-        submitted.then(sidebar.refresh_list, *list_io, show_progress="hidden")
-        answering = submitted.then(ui.stream, [live_turn], [chatbot], show_progress="hidden")
         answering.then(sidebar.refresh_list, *list_io, show_progress="hidden")
         # Runs after the answer ends however it ends (done, failed, stopped, switched away).
         answering.then(ui.composer_idle, None, [composer], queue=False, show_progress="hidden")

@@ -16,6 +16,7 @@ import gradio as gr
 
 from app.core import TurnRejected
 from app.engine import Attachment, PreparedTurn, TurnFailed
+from app.events import AnswerDelta, ThinkingDelta
 from app.i18n import language_of
 from app.identity import owner_for
 from app.services import Services
@@ -185,13 +186,20 @@ class ChatHandlers:
         detail: str | None,
         request: gr.Request,
     ):
-        """Step 1: validate and store the question; on a problem, explain it and keep the input."""
+        """One queued event per turn: store the question and show it, then stream the answer
+        in the same event, so the upstream request starts as soon as the question is accepted.
+
+        On a problem nothing is sent, the problem is explained and the composer keeps its text.
+        The first answer text is shown at once; later updates are batched every 50 ms.
+        """
         owner = request_owner(request)
         lang = request_language(request)
-        history = self._history(owner, conversation_id, lang)
+        history = await asyncio.to_thread(self._history, owner, conversation_id, lang)
         text = composer.get("text") if isinstance(composer, dict) else None
         try:
-            attachments = composer_files(composer, owner, self.services.store)
+            attachments = await asyncio.to_thread(
+                composer_files, composer, owner, self.services.store
+            )
             turn = await self.services.engine.prepare_turn(
                 owner=owner,
                 conversation_id=conversation_id,
@@ -202,35 +210,26 @@ class ChatHandlers:
                 detail=detail or "low",
             )
         except TurnRejected as exc:
-            return (
-                [*history, render.notice(exc.text(lang), lang)],
-                gr.update(),
-                conversation_id,
-                None,
-            )
+            yield [*history, render.notice(exc.text(lang), lang)], gr.skip(), gr.skip(), None
+            return
         history.append(render.render_user(turn.user_message, self.services.library))
         live = LiveTurn(turn, history, lang)
         cleared = gr.update(value={"text": "", "files": []}, submit_btn=False, stop_btn=True)
-        return live.show(STREAMING), cleared, turn.conversation.id, live
-
-    async def stream(self, live: LiveTurn | None):
-        """Step 2: stream the answer into the chat; the engine saves it as it goes."""
-        if live is None:  # step 1 explained why nothing was sent: leave the chat as it is
-            yield gr.skip()
-            return
+        yield live.show(STREAMING), cleared, turn.conversation.id, live
         status, error = COMPLETE, None
-        last = 0.0
+        last, text_shown = 0.0, False
         try:
-            async for event in self.services.engine.stream_answer(live.turn):
+            async for event in self.services.engine.stream_answer(turn):
                 if isinstance(event, TurnFailed):
                     status, error = FAILED, event.error.as_record()
                     break
                 now = time.monotonic()
-                if now - last >= YIELD_EVERY_S:
-                    last = now
-                    yield live.show(STREAMING)
+                first_text = not text_shown and isinstance(event, AnswerDelta | ThinkingDelta)
+                if first_text or now - last >= YIELD_EVERY_S:
+                    last, text_shown = now, text_shown or first_text
+                    yield live.show(STREAMING), gr.skip(), gr.skip(), gr.skip()
             live.outcome = (status, error)
-            yield live.show(status, error)
+            yield live.show(status, error), gr.skip(), gr.skip(), gr.skip()
         finally:
             live.finished.set()
 
