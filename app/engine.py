@@ -11,6 +11,7 @@ thread: nothing here blocks the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -31,9 +32,11 @@ from app.store import (
     FAILED,
     INTERRUPTED,
     STOPPED,
+    STREAMING,
     Conversation,
     MediaRef,
     Message,
+    MessageStatus,
     Store,
 )
 
@@ -248,6 +251,7 @@ class ChatEngine:
         status = STOPPED  # anything that is not a normal end or a reported failure
         error: dict | None = None
         started = last_save = time.monotonic()
+        saving: asyncio.Future | None = None  # the latest periodic save, written in the background
         self._in_flight[message_id] = result
         self._idle.clear()
         try:
@@ -259,8 +263,16 @@ class ChatEngine:
                 async for event in self.core.run(request, hold):
                     result.add(event)
                     yield event
-                    if time.monotonic() - last_save >= SAVE_EVERY_S:
-                        await asyncio.to_thread(self._save, message_id, result, status="streaming")
+                    # A slow disk delays the save, never the stream: one save at a time, of a
+                    # copy, not awaited here.
+                    if time.monotonic() - last_save >= SAVE_EVERY_S and (
+                        saving is None or saving.done()
+                    ):
+                        saving = asyncio.ensure_future(
+                            asyncio.to_thread(
+                                self._save, message_id, result.copy(), status=STREAMING
+                            )
+                        )
                         last_save = time.monotonic()
             status = COMPLETE
         except (BackendError, TurnRejected) as exc:
@@ -275,11 +287,9 @@ class ChatEngine:
                 self._idle.set()
             if (status == STOPPED and not self.accepting) or (self._cut_off and status != COMPLETE):
                 status = INTERRUPTED  # cut off by a server shutdown, not by the person
-            # Saved in a thread, shielded: a Stop that cancels this generator must not cancel
-            # the save of what arrived.
-            await asyncio.shield(
-                asyncio.to_thread(self._save, message_id, result, status=status, error=error)
-            )
+            # Saved in a thread, after any periodic save, and shielded: a Stop that cancels this
+            # generator must not cancel the save of what arrived.
+            await asyncio.shield(self._final_save(saving, message_id, result, status, error))
             log.info(
                 "turn id=%s model=%s status=%s %.0fms",
                 message_id,
@@ -287,6 +297,19 @@ class ChatEngine:
                 status,
                 (time.monotonic() - started) * 1000,
             )
+
+    async def _final_save(
+        self,
+        saving: asyncio.Future | None,
+        message_id: int,
+        result: TurnResult,
+        status: MessageStatus,
+        error: dict | None,
+    ) -> None:
+        if saving is not None:
+            with contextlib.suppress(Exception):
+                await saving
+        await asyncio.to_thread(self._save, message_id, result, status=status, error=error)
 
     def _save(
         self, message_id: int, result: TurnResult, *, status: str, error: dict | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.i18n import EN, record, render_record
@@ -93,6 +93,10 @@ class TurnResult:
     finish_reason: str | None = None
     notes: list[dict[str, Any]] = field(default_factory=list)  # string-table records
     timing: Timing | None = None
+
+    def copy(self) -> TurnResult:
+        """A snapshot to save while this one keeps growing."""
+        return replace(self, notes=list(self.notes))
 
     def details(self) -> dict[str, Any]:
         """What is stored with the answer besides its text: how it ended and how long it took."""

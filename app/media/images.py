@@ -75,6 +75,11 @@ def _open(data: bytes, filename: str) -> Image.Image:
     return image
 
 
+def image_size(data: bytes, filename: str) -> tuple[int, int]:
+    """Width and height from the header (the limits checked), without decoding the pixels."""
+    return _open(data, filename).size
+
+
 def validate_image(data: bytes, filename: str) -> tuple[int, int, str]:
     """(width, height, format) after a header check and a full decode of the pixel data."""
     image = _open(data, filename)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from app.media.detect import EXTENSIONS, HEAD_BYTES, MediaKind, detect
 from app.media.errors import MediaError
-from app.media.images import NormalizedImage, validate_image
+from app.media.images import NormalizedImage, image_size, validate_image
 from app.media.images import normalize_image as _normalize_image
 from app.media.video import VideoFrame, probe_video, sample_frames, split_video
 
@@ -160,13 +160,20 @@ class MediaLibrary:
     def _store_image(
         self, data: bytes, filename: str, mime: str, hold: Callable[[str], None] | None
     ) -> StoredMedia:
-        width, height, _format = validate_image(data, filename)
+        display = None
+        if mime in BROWSER_IMAGES:
+            width, height, _format = validate_image(data, filename)
+        else:  # HEIC, TIFF: decoded once, for the check and for what the chat will show
+            width, height = image_size(data, filename)
+            display = _normalize_image(data, "low", filename)
         sha = hashlib.sha256(data).hexdigest()
         if hold is not None:
             hold(sha)
         target = self._blob_file(sha, mime)
         if not target.exists():
             _write_atomic(target, data)
+        if display is not None:
+            self._remember_normalized(sha, "low", display)
         meta = {
             "kind": "image",
             "mime": mime,
@@ -183,8 +190,6 @@ class MediaLibrary:
             _write_atomic(self._sidecar(sha), json.dumps(meta).encode())
         else:
             os.utime(target)  # sent again: a fresh file for the orphan sweep's grace period
-        if meta["kind"] == "image" and meta["mime"] not in BROWSER_IMAGES:
-            self.normalized_image(sha, "low", filename)  # what the chat shows (display_path)
         return StoredMedia(sha256=sha, path=target, filename=filename, new=new, **meta)
 
     def describe(self, sha256: str) -> StoredMedia | None:
@@ -223,6 +228,10 @@ class MediaLibrary:
             pass
         stored = self._require(sha256)
         image = _normalize_image(stored.path.read_bytes(), detail, filename)  # type: ignore[arg-type]
+        self._remember_normalized(sha256, detail, image)
+        return image
+
+    def _remember_normalized(self, sha256: str, detail: str, image: NormalizedImage) -> None:
         _write_atomic(self._normalized_file(sha256, detail, image.extension), image.data)
         info = {
             "width": image.width,
@@ -230,8 +239,7 @@ class MediaLibrary:
             "animated": image.animated,
             "mime": image.mime,
         }
-        _write_atomic(info_path, json.dumps(info).encode())
-        return image
+        _write_atomic(self.cache / f"{sha256}-{detail}.json", json.dumps(info).encode())
 
     def video_frames(
         self,
