@@ -62,28 +62,29 @@ class Env:
         return MediaInput("video", name, ref=MediaRef.from_stored(stored, name))
 
 
-@pytest.fixture
-def env(tmp_path):
+@pytest.fixture(scope="module")
+def settings_and_backend(tmp_path_factory):
+    """Settings and a backend client for the module: the client's construction is the slow part
+    (TLS contexts), and it makes no request; a self-hosted model never needs the Files API."""
+    root = tmp_path_factory.mktemp("context")
     settings = load_settings(
         [],
-        environ={
-            "WEBUI_DATA_DIR": str(tmp_path / "data"),
-            "LOCAL_BASE_URL": "http://127.0.0.1:9/v1",
-        },
-        env_file=tmp_path / "none",
+        environ={"WEBUI_DATA_DIR": str(root / "data"), "LOCAL_BASE_URL": "http://127.0.0.1:9/v1"},
+        env_file=root / "none",
     )
-    library = MediaLibrary(settings.media_dir)
-    store = Store(settings.db_path)
-    backend = BackendClient(settings)  # makes no request; only the Files API path would
-    yield Env(
-        tmp_path,
-        settings,
-        library,
-        store,
-        backend,
-        MediaResolver(settings, library, store, backend),
-    )
+    backend = BackendClient(settings)
+    yield settings, backend
     asyncio.run(backend.aclose())
+
+
+@pytest.fixture
+def env(tmp_path, settings_and_backend):
+    """A fresh library and store for each test."""
+    settings, backend = settings_and_backend
+    library = MediaLibrary(tmp_path / "media")
+    store = Store(tmp_path / "webui.sqlite3")
+    resolver = MediaResolver(settings, library, store, backend)
+    return Env(tmp_path, settings, library, store, backend, resolver)
 
 
 def build(
@@ -320,7 +321,7 @@ def test_the_same_image_gives_byte_identical_data_urls(env):
     assert first.messages == second.messages
     # Also when the cached form is gone and a new process makes it again.
     shutil.rmtree(env.library.cache)
-    library = MediaLibrary(env.settings.media_dir)
+    library = MediaLibrary(env.tmp / "media")
     resolver = MediaResolver(env.settings, library, env.store, env.backend)
     third = asyncio.run(build_request(VL, tuple(messages), 2, "low", resolver))
     assert third.messages == first.messages
