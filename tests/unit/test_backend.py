@@ -517,8 +517,9 @@ def test_request_body_sampling():
 # -- BackendClient without a request: configuration and exception translation -------------------
 
 
-@pytest.fixture
-def client(tmp_path):
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("backend")
     settings = load_settings(
         [],
         environ={
