@@ -34,9 +34,11 @@ def with_content(content, role: str = "user") -> dict:
     return body(messages=[{"role": role, "content": content}])
 
 
-def assert_400(error: ApiError, param: str | None = ..., says: str = "") -> None:
+def assert_400(
+    error: ApiError, param: str | None = ..., says: str = "", code: str | None = "invalid_request"
+) -> None:
     assert isinstance(error, ApiError)
-    assert error.status == 400
+    assert error.status == 400 and error.code == code
     if param is not ...:
         assert error.param == param
     assert says in error.message
@@ -381,7 +383,7 @@ def test_data_urls_decode_into_bytes():
 def test_bad_data_urls(url, says):
     with pytest.raises(ApiError) as err:
         decode_data_url(url, "messages[0].content[1]")
-    assert_400(err.value, "messages[0].content[1]", says)
+    assert_400(err.value, "messages[0].content[1]", says, code=None)
     assert err.value.message.startswith("messages[0].content[1]: ")
 
 
@@ -391,4 +393,4 @@ def test_a_bad_data_url_in_a_request_is_a_400():
     )
     with pytest.raises(ApiError) as err:
         turn_request(chat, cloud_allowed=True)
-    assert_400(err.value, "messages[0].content[0]", "not valid")
+    assert_400(err.value, "messages[0].content[0]", "not valid", code=None)
