@@ -52,9 +52,12 @@ OPEN_TAG = "<think>"
 CLOSE_TAG = "</think>"
 CONTEXT_TOO_LONG = re.compile(
     r"context[ _]length|maximum context|context window|too many tokens|prompt is too long"
-    r"|longer than the model",
+    r"|longer than the model|maximum model length|exceeds the available context",
     re.I,
 )
+# Statuses a "too long for the context" message can come with (None: an error inside a stream).
+CONTEXT_STATUSES = (None, 400, 413, 422)
+SECRETS = re.compile(r"(?<![\w-])sk-[\w.-]{6,}|(?<=Bearer )[\w.~+/-]{8,}=*|\bBearer[\w.-]{8,}")
 FILE_GONE = re.compile(r"file.*(not found|expired|not exist)", re.I)
 POLL_TIMEOUT_S = 5.0
 
@@ -156,8 +159,7 @@ def clean(text: Any, limit: int = 300) -> str | None:
     """An upstream message fit to show: keys redacted, length capped."""
     if not text:
         return None
-    text = re.sub(r"(sk|Bearer)[-\w.]{8,}", "[redacted]", str(text))
-    return text[:limit]
+    return SECRETS.sub("[redacted]", str(text))[:limit]
 
 
 def _error_text(body: Any) -> str | None:
@@ -189,7 +191,7 @@ STATUS_ERRORS: dict[int, tuple[str, str, bool]] = {
 def error_for(status: int | None, upstream: str | None, where: dict) -> BackendError:
     """The person-facing error for an upstream failure (HTTP status and message)."""
     said = record("backend.said", text=upstream) if upstream else ""
-    if upstream and CONTEXT_TOO_LONG.search(upstream):
+    if status in CONTEXT_STATUSES and upstream and CONTEXT_TOO_LONG.search(upstream):
         return BackendError(
             "context_length_exceeded",
             "backend.context_too_long",

@@ -29,6 +29,8 @@ def language_of(accept_language: str | None) -> str:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
+        if q <= 0:
+            continue  # q=0: "not acceptable"
         q -= position * 1e-6  # earlier entries win ties, as browsers mean them
         if tag.startswith(("zh", "en")) and q > best_q:
             best, best_q = (ZH if tag.startswith("zh") else EN), q
@@ -42,8 +44,6 @@ def t(key: str, lang: str = EN, /, **params: Any) -> str:
     """
     entry = STRINGS[key]
     template = entry[1] if lang == ZH else entry[0]
-    if not params:
-        return template
     words = {
         name: render_record(value, lang) if _is_record(value) else value
         for name, value in params.items()
@@ -63,7 +63,8 @@ def record(key: str, /, **params: Any) -> dict[str, Any]:
 def table(lang: str, keys: Mapping[str, str] | None = None) -> dict[str, str]:
     """Every string of one language (or only `keys`), for Gradio's front-end translator."""
     chosen = keys if keys is not None else {k: k for k in STRINGS}
-    return {name: t(key, lang) for name, key in chosen.items()}
+    index = 1 if lang == ZH else 0
+    return {name: STRINGS[key][index] for name, key in chosen.items()}
 
 
 class Problem(Exception):
@@ -86,10 +87,12 @@ class Problem(Exception):
 
 
 def render_record(value: Any, lang: str) -> str:
-    """Text of a stored note or error: a `{key, params}` record, or a plain string (older rows)."""
-    if _is_record(value) and value["key"] in STRINGS:
-        try:
-            return t(value["key"], lang, **(value.get("params") or {}))
-        except (KeyError, IndexError, ValueError):
-            return value["key"]
-    return str(value)
+    """Text of a stored note or error: a `{key, params}` record, or a plain string (older rows).
+    A record this version cannot word (an unknown key, parameters that do not fit) shows its key.
+    """
+    if not _is_record(value):
+        return str(value)
+    try:
+        return t(value["key"], lang, **(value.get("params") or {}))
+    except (KeyError, IndexError, ValueError):
+        return value["key"]

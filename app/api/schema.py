@@ -149,8 +149,13 @@ def _number(body: dict, name: str, kind: type) -> Any:
         raise _bad(
             f"{name} must be a number." if kind is float else f"{name} must be an integer.", name
         )
-    if kind is float and not math.isfinite(value):
-        raise _bad(f"{name} must be a finite number.", name)
+    if kind is float:
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
+            raise _bad(f"{name} must be a finite number.", name)
     if kind is int and name != "seed" and value < 1:
         raise _bad(f"{name} must be at least 1.", name)
     return value

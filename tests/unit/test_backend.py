@@ -359,12 +359,6 @@ def test_context_length_messages(server, status):
     assert (api.status, api.code) == (400, "context_length_exceeded")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CONTEXT_TOO_LONG misses vLLM's engine-side wording for prompts that grow past "
-    "max_model_len once image tokens are counted ('The decoder prompt (length N) is longer than "
-    "the maximum model length of M.'): it becomes a plain bad_request",
-)
 def test_vllm_multimodal_prompt_too_long_is_context_length():
     message = (
         "The decoder prompt (length 5951) is longer than the maximum model length of 4096. Make "
@@ -375,13 +369,6 @@ def test_vllm_multimodal_prompt_too_long_is_context_length():
     assert error_for(400, message, WHERE).kind == "context_length_exceeded"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="error_for checks the message against CONTEXT_TOO_LONG before the status, and the "
-    "pattern includes 'too many tokens': a 429 throttle such as 'Too many tokens, please wait "
-    "before trying again.' becomes context_length_exceeded (not retryable, a 400 in the API) "
-    "instead of rate_limited (retryable, 429)",
-)
 def test_a_rate_limit_about_tokens_stays_a_rate_limit():
     error = error_for(429, "Too many tokens, please wait before trying again.", WHERE)
     assert (error.kind, error.retryable) == ("rate_limited", True)
@@ -411,22 +398,11 @@ def test_clean_redacts_bearer_keys_written_together():
     assert clean("header: Bearer sk-0123456789abcdef") == "header: Bearer [redacted]"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clean() only redacts 'Bearer' when the token follows it with no space "
-    "(r'(sk|Bearer)[-\\w.]{8,}'), so the standard 'Bearer <token>' form leaks any key that does "
-    "not itself start with 'sk'",
-)
 def test_clean_redacts_a_bearer_token_after_a_space():
     text = clean("Invalid header 'Authorization: Bearer 3f9a8b7c6d5e4f3a2b1c'")
     assert "3f9a8b7c6d5e4f3a2b1c" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clean()'s key pattern has no word boundary: any word with 'sk' followed by 8+ word "
-    "characters is cut in the middle ('risk_threshold_value' → 'ri[redacted]')",
-)
 def test_clean_keeps_ordinary_words_containing_sk():
     assert clean("Unknown parameter 'risk_threshold_value'") == (
         "Unknown parameter 'risk_threshold_value'"

@@ -109,7 +109,7 @@ def assistant(text: str) -> TurnMessage:
 def color_of(part: dict) -> str:
     """The colour of the image a data-URL part carries (decoded, not taken on trust)."""
     url = part["image_url"]["url"]
-    assert url.startswith("data:image/jpeg;base64,")
+    assert url.startswith(("data:image/jpeg;base64,", "data:image/png;base64,"))
     image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")
     pixel = image.getpixel((image.width // 2, image.height // 2))
     return min(
