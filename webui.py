@@ -32,6 +32,20 @@ def _check_port_free(settings: Settings) -> None:
             ) from None
 
 
+def _fewer_malloc_arenas() -> None:
+    """glibc gives every thread that allocates its own memory arena; after decoding large photos
+    in worker threads their freed memory stays held in those arenas. Two arenas keep RSS close
+    to what is in use (bench/bench_memory.py). No effect off glibc."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_arena_max = -8
+    libc.mallopt(m_arena_max, 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
@@ -46,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     for chatty in ("httpx", "httpx2", "httpcore", "httpcore2"):  # one line per poll is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    _fewer_malloc_arenas()
 
     from app.server import serve  # imported late: a config error should not wait for Gradio
 
