@@ -47,6 +47,13 @@ class ModelSpec:
     known: bool = True
     # The self-hosted model expected before its server has been reached; never answered.
     placeholder: bool = False
+    # Sampling the model is meant to run with (None: the server's own default).
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+
+    def sampling_defaults(self) -> dict[str, float | int | None]:
+        return {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens}
 
     @property
     def sees_media(self) -> bool:
@@ -114,9 +121,14 @@ LOCAL_VL_TEMPLATE = ModelSpec(
     video=VideoMode.FRAMES,
     max_images=32,
     description="Self-hosted vision-language model; videos are sent as sampled frames.",
+    temperature=1.0,  # the vendor's demo (api-facts.md)
+    top_p=1.0,
 )
 
 _OVERRIDABLE = {
+    "temperature",
+    "top_p",
+    "max_tokens",
     "label",
     "images",
     "video",
@@ -148,8 +160,10 @@ def _apply_override(base: ModelSpec, raw: Mapping[str, Any], source: Path) -> Mo
                 changes[key] = levels
             elif key == "images":
                 changes[key] = bool(value)
-            elif key == "max_images":
+            elif key in ("max_images", "max_tokens"):
                 changes[key] = int(value)
+            elif key in ("temperature", "top_p"):
+                changes[key] = float(value)
             else:
                 changes[key] = value
     except (ValueError, TypeError) as exc:

@@ -15,8 +15,9 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from app.backend import BackendError
 from app.catalog import ModelSpec
@@ -44,6 +45,33 @@ log = logging.getLogger(__name__)
 
 SAVE_EVERY_S = 1.0  # partial answers reach the database at least this often
 SENDABLE_ANSWERS = (COMPLETE, STOPPED, INTERRUPTED)
+SYSTEM_PROMPT_MAX_CHARS = 20_000
+# A conversation's own sampling settings and their allowed ranges.
+SAMPLING_RANGES = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0), "max_tokens": (1, 1_000_000)}
+
+
+def clean_settings(raw: Any) -> dict[str, Any]:
+    """A conversation's settings as stored: a system prompt and sampling values, each checked
+    (the page sends them, and any client can send anything). Unset values are left out."""
+    if not isinstance(raw, dict):
+        raise TurnRejected("settings.invalid")
+    settings: dict[str, Any] = {}
+    prompt = raw.get("system_prompt")
+    if prompt is not None:
+        if not isinstance(prompt, str) or len(prompt) > SYSTEM_PROMPT_MAX_CHARS:
+            raise TurnRejected("settings.invalid")
+        if prompt.strip():
+            settings["system_prompt"] = prompt.strip()
+    for name, (low, high) in SAMPLING_RANGES.items():
+        value = raw.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TurnRejected("settings.invalid")
+        if not low <= value <= high:
+            raise TurnRejected("settings.out_of_range", name=name, low=low, high=high)
+        settings[name] = int(value) if isinstance(low, int) else float(value)
+    return settings
 
 
 @dataclass(frozen=True)
@@ -187,9 +215,12 @@ class ChatEngine:
         model_id: str | None,
         effort: str | None,
         detail: str = "low",
+        settings: dict[str, Any] | None = None,
     ) -> PreparedTurn:
+        """`settings` apply when this question starts a new conversation."""
         if not self.accepting:
             raise TurnRejected("server.restarting")
+        settings = clean_settings(settings or {})
         text = text.strip()
         if not text and not attachments:
             raise TurnRejected("turn.empty")
@@ -199,17 +230,139 @@ class ChatEngine:
             if conversation_id
             else None
         )
-        # No model picked: the page sent before its model list loaded; use what it would show.
-        spec = self.core.model(model_id or self.default_model(conversation))
+        spec, effort, detail = self._choices(conversation, model_id, effort, detail)
         with self.janitor.hold() as hold:  # until the message refers to them
             refs = await asyncio.to_thread(self._ingest, attachments, hold)
             self.core.check_media(spec, media_inputs(refs))
-            effort = spec.effort_for(effort)
-            detail = detail if detail in ("low", "high") else "low"
             conversation, message = await asyncio.to_thread(
-                self._store_question, owner, conversation, spec, effort, detail, text, refs
+                self._store_question,
+                owner,
+                conversation,
+                spec,
+                effort,
+                detail,
+                text,
+                refs,
+                settings,
             )
         return PreparedTurn(owner, conversation, message, spec, effort, detail)
+
+    async def save_settings(
+        self, owner: str, conversation_id: str | None, raw: Any
+    ) -> dict[str, Any]:
+        """A conversation's settings, checked and stored (nothing to store for a new chat yet:
+        the page keeps them until its first question). Returns them as stored."""
+        settings = clean_settings(raw)
+        if isinstance(conversation_id, str):
+            await asyncio.to_thread(
+                self.store.conversations.update, owner, conversation_id, settings=settings or None
+            )
+        return settings
+
+    def _choices(
+        self,
+        conversation: Conversation | None,
+        model_id: str | None,
+        effort: str | None,
+        detail: str | None,
+    ) -> tuple[ModelSpec, str | None, str]:
+        """The model (checked), effort and detail a turn goes with. No model picked: the page
+        sent before its model list loaded, so the one it would show."""
+        spec = self.core.model(model_id or self.default_model(conversation))
+        return spec, spec.effort_for(effort), detail if detail in ("low", "high") else "low"
+
+    # -- the chat tools: answer again, edit a question, take back the last turn ---------------------
+    async def _conversation(self, owner: str, conversation_id: str | None):
+        conversation = (
+            await asyncio.to_thread(self.store.conversations.get, owner, conversation_id)
+            if isinstance(conversation_id, str)
+            else None
+        )
+        if conversation is None:
+            raise TurnRejected("turn.no_conversation")
+        history = await asyncio.to_thread(self.store.messages.list, owner, conversation.id)
+        return conversation, history
+
+    async def regenerate(
+        self,
+        *,
+        owner: str,
+        conversation_id: str | None,
+        model_id: str | None,
+        effort: str | None,
+        detail: str = "low",
+    ) -> PreparedTurn:
+        """The last question answered anew: its answer is replaced, the question and its media
+        go again exactly as they were (with the model and settings picked now)."""
+        if not self.accepting:
+            raise TurnRejected("server.restarting")
+        conversation, history = await self._conversation(owner, conversation_id)
+        question = next((m for m in reversed(history) if m.role == "user"), None)
+        if question is None:
+            raise TurnRejected("turn.nothing_to_redo")
+        spec, effort, detail = self._choices(conversation, model_id, effort, detail)
+        self.core.check_media(spec, media_inputs(question.media))
+        await asyncio.to_thread(
+            self._restart_from, owner, conversation, question, spec, effort, detail
+        )
+        return PreparedTurn(owner, conversation, question, spec, effort, detail)
+
+    async def edit(
+        self,
+        *,
+        owner: str,
+        conversation_id: str | None,
+        message_id: int,
+        text: str,
+        model_id: str | None,
+        effort: str | None,
+        detail: str = "low",
+    ) -> PreparedTurn:
+        """A question rewritten: the conversation continues from it, the turns after it go,
+        its media stay."""
+        if not self.accepting:
+            raise TurnRejected("server.restarting")
+        conversation, history = await self._conversation(owner, conversation_id)
+        question = next((m for m in history if m.id == message_id and m.role == "user"), None)
+        if question is None:
+            raise TurnRejected("turn.nothing_to_redo")
+        text = text.strip()
+        if not text and not question.media:
+            raise TurnRejected("turn.empty")
+        check_text_length(len(text))
+        spec, effort, detail = self._choices(conversation, model_id, effort, detail)
+        self.core.check_media(spec, media_inputs(question.media))
+        question = replace(question, text=text)
+        await asyncio.to_thread(
+            self._restart_from, owner, conversation, question, spec, effort, detail
+        )
+        return PreparedTurn(owner, conversation, question, spec, effort, detail)
+
+    def _restart_from(
+        self,
+        owner: str,
+        conversation: Conversation,
+        question: Message,
+        spec: ModelSpec,
+        effort: str | None,
+        detail: str,
+    ) -> None:
+        self.store.messages.replace_question(owner, question.id, question.text)
+        self.store.messages.truncate_after(owner, conversation.id, question.id)
+        self.store.conversations.update(
+            owner, conversation.id, model=spec.id, effort=effort, detail=detail
+        )
+
+    async def undo(self, owner: str, conversation_id: str | None) -> Message:
+        """Take back the last question and its answer; returns the question (for the composer)."""
+        conversation, history = await self._conversation(owner, conversation_id)
+        question = next((m for m in reversed(history) if m.role == "user"), None)
+        if question is None:
+            raise TurnRejected("turn.nothing_to_redo")
+        await asyncio.to_thread(
+            self.store.messages.truncate_after, owner, conversation.id, question.id, inclusive=True
+        )
+        return question
 
     def _store_question(
         self,
@@ -220,10 +373,11 @@ class ChatEngine:
         detail: str,
         text: str,
         refs: list[MediaRef],
+        settings: dict[str, Any],
     ) -> tuple[Conversation, Message]:
         if conversation is None:
             conversation = self.store.conversations.create(
-                owner, model=spec.id, effort=effort, detail=detail
+                owner, model=spec.id, effort=effort, detail=detail, settings=settings
             )
         else:
             self.store.conversations.update(
@@ -239,8 +393,15 @@ class ChatEngine:
             self.store.messages.list, turn.owner, turn.conversation.id
         )
         messages, skipped = context_of(history, turn.user_message.id)
+        settings = turn.conversation.settings or {}
+        if settings.get("system_prompt"):
+            messages.insert(0, TurnMessage("system", settings["system_prompt"]))
         request = TurnRequest(
-            model_id=turn.spec.id, messages=tuple(messages), effort=turn.effort, detail=turn.detail
+            model_id=turn.spec.id,
+            messages=tuple(messages),
+            effort=turn.effort,
+            detail=turn.detail,
+            sampling={k: settings[k] for k in SAMPLING_RANGES if settings.get(k) is not None},
         )
         message_id = await asyncio.to_thread(
             self.store.messages.start_answer,

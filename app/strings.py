@@ -12,6 +12,14 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Type a question or attach an image or video first.",
         "请先输入问题，或添加图片、视频。",
     ),
+    "turn.no_conversation": (
+        "Open a conversation first.",
+        "请先打开一个对话。",
+    ),
+    "turn.nothing_to_redo": (
+        "There is no question to answer again here.",
+        "这里没有可以重新回答的问题。",
+    ),
     "model.unknown": (
         "Unknown model {model!r}. Available: {known}.",
         "未知模型 {model!r}。可用的模型：{known}。",
@@ -148,6 +156,14 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The connection to {where} ended before the answer was complete. What arrived is kept; "
         "retry to get the rest.",
         "与{where}的连接在回答完成前结束。已收到的内容已保留，重试可获取完整回答。",
+    ),
+    "settings.invalid": (
+        "These settings could not be used; please check them.",
+        "这些设置无法使用，请检查后重试。",
+    ),
+    "settings.out_of_range": (
+        "{name} must be between {low} and {high}.",
+        "{name} 必须在 {low} 到 {high} 之间。",
     ),
     # -- attachments from the page ---------------------------------------------------------------
     "upload.not_yours": (
@@ -337,4 +353,118 @@ STRINGS: dict[str, tuple[str, str]] = {
         "into several messages.",
         "消息长度为 {count:,} 个字符，超过了 {limit:,} 的上限。请删减内容或分成几条发送。",
     ),
+    # -- the page: sidebar ------------------------------------------------------------------------
+    "ui.new_chat": ("New chat", "新对话"),
+    "ui.new_chat_hint": ("New chat (Ctrl+Shift+O)", "新对话（Ctrl+Shift+O）"),
+    "ui.search": ("Search chats", "搜索对话"),
+    "ui.no_matches": ("No conversations match “{query}”.", "没有与“{query}”匹配的对话。"),
+    "ui.no_conversations": (
+        "No conversations yet. Your chats will be listed here.",
+        "还没有对话，之后的聊天会列在这里。",
+    ),
+    "ui.today": ("Today", "今天"),
+    "ui.yesterday": ("Yesterday", "昨天"),
+    "ui.previous_7": ("Previous 7 days", "过去 7 天"),
+    "ui.earlier": ("Earlier", "更早"),
+    "ui.rename": ("Rename", "重命名"),
+    "ui.delete": ("Delete", "删除"),
+    "ui.delete_confirm": ("Delete this chat?", "删除这个对话？"),
+    "ui.cancel": ("Cancel", "取消"),
+    "ui.untitled": ("New conversation", "新对话"),
+    "ui.export": ("Export this chat", "导出当前对话"),
+    "ui.import": ("Import a chat (JSON)", "导入对话（JSON）"),
+    "ui.backends": ("Model services", "模型服务"),
+    "ui.menu": ("Chats", "对话列表"),
+    # -- the page: model and settings -------------------------------------------------------------
+    "ui.model": ("Model", "模型"),
+    "ui.effort": ("Reasoning effort", "推理强度"),
+    "ui.effort.low": ("Low", "低"),
+    "ui.effort.medium": ("Medium", "中"),
+    "ui.effort.high": ("High", "高"),
+    "ui.detail": ("Image detail", "图片细节"),
+    "ui.detail.low": ("Standard", "标准"),
+    "ui.detail.high": ("High", "高"),
+    "ui.detail.info": (
+        "High reads the small print on receipts and screenshots; Standard is faster and cheaper.",
+        "“高”能看清小票、截图上的小字；“标准”更快、更省。",
+    ),
+    "badge.images": ("Images ≤{count}", "图片 ≤{count}"),
+    "badge.video": ("Video", "视频"),
+    "badge.video_frames": ("Video as frames", "视频（抽帧）"),
+    "badge.effort": ("Adjustable reasoning", "可调推理"),
+    "badge.text_only": ("Text only", "仅文字"),
+    "badge.unknown": ("Capabilities unknown", "能力未知"),
+    "status.ready": ("Ready", "就绪"),
+    "status.starting": ("Starting", "启动中"),
+    "status.unreachable": ("Unreachable", "无法连接"),
+    "status.unconfigured": ("Not configured", "未配置"),
+    "status.checking": ("Checking", "检测中"),
+    "ui.settings": ("Settings", "设置"),
+    "ui.system_prompt": ("System prompt", "系统提示词"),
+    "ui.system_prompt.placeholder": (
+        "Instructions the model follows throughout this chat",
+        "模型在本对话中始终遵循的指令",
+    ),
+    "ui.temperature": ("Temperature", "温度"),
+    "ui.top_p": ("Top-p", "核采样（Top-p）"),
+    "ui.max_tokens": ("Longest answer (tokens)", "最长回答（token 数）"),
+    "ui.default_value": ("Model default: {value}", "模型默认：{value}"),
+    "ui.server_default": ("Model default: set by the server", "模型默认：由服务端决定"),
+    "ui.reset": ("Reset to defaults", "恢复默认"),
+    "ui.settings_saved": ("Settings saved for this chat.", "已保存本对话的设置。"),
+    "ui.settings_pending": (
+        "Saved with this chat when you send its first question.",
+        "发送第一个问题时将随本对话一起保存。",
+    ),
+    # -- the page: chat -------------------------------------------------------------------------
+    "ui.placeholder.media": (
+        "Ask about your images and videos (drop files anywhere)",
+        "针对图片或视频提问（可将文件拖到页面任意位置）",
+    ),
+    "ui.placeholder.text": ("Ask a question", "输入你的问题"),
+    "ui.empty.title": ("What would you like to look at?", "想让模型看看什么？"),
+    "ui.empty.hint": (
+        "Drop images or videos anywhere on the page and ask, or start from a task below.",
+        "把图片或视频拖到页面任意位置再提问，或者从下面的任务开始。",
+    ),
+    "ui.tasks": ("Tasks", "常用任务"),
+    "ui.copy_all": ("Copy conversation", "复制整个对话"),
+    "ui.role.user": ("You", "我"),
+    "ui.role.assistant": ("Assistant", "助手"),
+    "details.effort": ("effort {level}", "推理强度{level}"),
+    "details.first_token": ("first token {time}", "首字 {time}"),
+    "details.total": ("{time} in all", "共 {time}"),
+    "details.tokens": ("{inp} in · {out} out", "输入 {inp} · 输出 {out}"),
+    "details.reasoning": ("{count} reasoning", "推理 {count}"),
+    "details.cached": ("{count} cached", "缓存 {count}"),
+    "time.ms": ("{n} ms", "{n} 毫秒"),
+    "time.s": ("{n} s", "{n} 秒"),
+    # -- the page: model services panel ---------------------------------------------------------
+    "banner.stepfun_unconfigured": (
+        "**StepFun cloud**: not configured. Put `STEP_API_KEY=...` in `.env` and restart (Step "
+        "Plan subscribers also set `STEP_BASE_URL=https://api.stepfun.com/step_plan/v1`).",
+        "**阶跃星辰云端**：未配置。请在 `.env` 中填写 `STEP_API_KEY=...` 后重启（Step Plan 订阅"
+        "用户还需设置 `STEP_BASE_URL=https://api.stepfun.com/step_plan/v1`）。",
+    ),
+    "banner.stepfun": ("**StepFun cloud**: {status}{detail}", "**阶跃星辰云端**：{status}{detail}"),
+    "banner.local_ready": ("**Self-hosted** (`{url}`): ready", "**本地模型服务**（`{url}`）：就绪"),
+    "banner.local_starting": (
+        "**Self-hosted** (`{url}`): the model server is starting; this can take a few minutes.",
+        "**本地模型服务**（`{url}`）：正在启动，可能需要几分钟。",
+    ),
+    "banner.local_down": (
+        "**Self-hosted** (`{url}`): {status}. Start vLLM or SGLang there, or set `LOCAL_BASE_URL` "
+        "in `.env`.",
+        "**本地模型服务**（`{url}`）：{status}。请在该地址启动 vLLM 或 SGLang，或修改 `.env` 中的 "
+        "`LOCAL_BASE_URL`。",
+    ),
+    # -- Gradio's own strings, where Gradio lets them be translated -----------------------------
+    "chatbot.copy_message": ("Copy", "复制"),
+    "chatbot.copied_message": ("Copied", "已复制"),
+    "chatbot.retry": ("Regenerate", "重新生成"),
+    "chatbot.undo": ("Undo", "撤销"),
+    "chatbot.edit": ("Edit", "编辑"),
+    "chatbot.submit": ("Send", "发送"),
+    "chatbot.cancel": ("Cancel", "取消"),
+    "common.loading": ("Loading…", "加载中…"),
 }

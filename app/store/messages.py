@@ -161,6 +161,35 @@ class Messages:
         ).fetchall()
         return [message_of(r, media.get(r["id"], ())) for r in rows]
 
+    def truncate_after(
+        self, owner: str, conversation_id: str, message_id: int, *, inclusive: bool = False
+    ) -> int:
+        """Delete every message after `message_id` (and it too, if `inclusive`) in one of this
+        owner's conversations; their media references go with them (the janitor sweeps files
+        nothing refers to any more). Returns how many messages were deleted."""
+        with self._db.tx() as tx:
+            cur = tx.execute(
+                f"DELETE FROM messages WHERE conversation_id=? AND id{'>=' if inclusive else '>'}?"
+                " AND EXISTS (SELECT 1 FROM conversations WHERE id=? AND owner=?)",
+                (conversation_id, message_id, conversation_id, owner),
+            )
+            if cur.rowcount:
+                tx.execute(
+                    "UPDATE conversations SET updated_at=? WHERE id=?",
+                    (time.time(), conversation_id),
+                )
+            return cur.rowcount
+
+    def replace_question(self, owner: str, message_id: int, text: str) -> bool:
+        """A question's new text (its media stay), in one of this owner's conversations."""
+        with self._db.tx() as tx:
+            cur = tx.execute(
+                "UPDATE messages SET text=?, updated_at=? WHERE id=? AND role='user' AND"
+                " conversation_id IN (SELECT id FROM conversations WHERE owner=?)",
+                (text, time.time(), message_id, owner),
+            )
+            return cur.rowcount == 1
+
     def recover_interrupted(self) -> int:
         """Answers left streaming by a process that died are marked interrupted (at start)."""
         with self._db.tx() as tx:
