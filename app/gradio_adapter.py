@@ -23,36 +23,30 @@ UPLOAD_ROUTE = "/gradio_api/upload"
 LONG_LIVED_STREAMS = ("/gradio_api/heartbeat/", "/gradio_api/queue/data")
 
 LoginLookup = Callable[[dict[str, str]], str | None]
-
-# Run once when the page loads (mount_gradio_app's `js`), relying on Gradio's page internals:
-# - A page whose server restarted holds a session the new process does not know. Gradio
-#   reloads such a page only when one of its events fails while the server is down; this
-#   checks the app id Gradio gives each process (`window.gradio_config.app_id`, the route
-#   `gradio_api/app_id`: the same check Gradio's own reconnect makes) and reloads as soon as it
-#   changes. The draft is kept in the browser and comes back after the reload.
-# - Gradio's error and warning toasts (`.toast-body.error`, `.warning`) are announced politely
-#   (role=status); a problem is an alert, for screen readers and for tests alike.
-PAGE_JS = """
-() => {
-  new MutationObserver(() => {
-    const toasts = ".toast-body.error:not([role=alert]), .toast-body.warning:not([role=alert])";
-    for (const toast of document.querySelectorAll(toasts)) {
-      toast.setAttribute("role", "alert");
-    }
-  }).observe(document.body, {childList: true, subtree: true});
-  const known = () => window.gradio_config && window.gradio_config.app_id;
-  const check = async () => {
-    try {
-      const response = await fetch("gradio_api/app_id", {cache: "no-store"});
-      if (!response.ok) return;
-      const {app_id} = await response.json();
-      if (known() && app_id !== known()) window.location.reload();
-    } catch (e) {}
-  };
-  setInterval(check, 3000);
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) check(); });
-}
-"""
+# Class names and attributes of Gradio's markup that assets/page.js and page.css rely on.
+FRONTEND_MARKUP = (
+    "toast-body",
+    "toast-title",
+    "toast-text",
+    "thumbnail-item",
+    "thumbnails",
+    "submit-button",
+    "file-upload",
+    "top-panel",
+    "message-buttons",
+    "message-row",
+    "bot-row",
+    "user-row",
+    "thought-group",
+    "image-container",
+    "icon-button-wrapper",
+    "toggle-button",
+    "info-text",
+    "block-info",
+    "_Transparent_Rectangle_",  # the chat's trash icon, hidden (a new chat replaces it)
+    "M23,20a5,5",  # the share icon, hidden (it only works on Spaces)
+    "Copy conversation",
+)
 
 
 def use_upload_folder(folder: Path) -> None:
@@ -91,6 +85,13 @@ def mounted_app(parent: FastAPI):
         if isinstance(route, Mount) and hasattr(route.app, "tokens"):
             return route.app
     raise RuntimeError("the Gradio app is not mounted")
+
+
+def event_payload(event: gr.EventData | None) -> dict:
+    """What a custom event carries (`trigger('conversation', {...})` in a gr.HTML's script):
+    whatever the client sent, so a dict to check field by field, or {} for anything else."""
+    data = getattr(event, "_data", None)
+    return data if isinstance(data, dict) else {}
 
 
 def login_lookup(gradio_app) -> LoginLookup:

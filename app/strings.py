@@ -375,6 +375,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ui.import": ("Import a chat (JSON)", "导入对话（JSON）"),
     "ui.backends": ("Model services", "模型服务"),
     "ui.menu": ("Chats", "对话列表"),
+    "template.switched": (
+        "Switched to {model}, which can do this task.",
+        "已切换到能完成这项任务的模型 {model}。",
+    ),
+    "template.no_model": (
+        "None of the available models can do this task; see Model services.",
+        "目前没有能完成这项任务的可用模型，请查看“模型服务”。",
+    ),
+    "page.no_cookie": (
+        "Your browser did not send its session cookie; please reload the page.",
+        "浏览器没有发送会话 Cookie，请刷新页面。",
+    ),
     # -- the page: model and settings -------------------------------------------------------------
     "ui.model": ("Model", "模型"),
     "ui.effort": ("Reasoning effort", "推理强度"),
@@ -391,7 +403,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "badge.images": ("Images ≤{count}", "图片 ≤{count}"),
     "badge.video": ("Video", "视频"),
     "badge.video_frames": ("Video as frames", "视频（抽帧）"),
-    "badge.effort": ("Adjustable reasoning", "可调推理"),
     "badge.text_only": ("Text only", "仅文字"),
     "badge.unknown": ("Capabilities unknown", "能力未知"),
     "status.ready": ("Ready", "就绪"),
@@ -431,10 +442,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ui.copy_all": ("Copy conversation", "复制整个对话"),
     "ui.role.user": ("You", "我"),
     "ui.role.assistant": ("Assistant", "助手"),
-    "details.effort": ("effort {level}", "推理强度{level}"),
+    "details.effort": ("{level} effort", "推理强度：{level}"),
     "details.first_token": ("first token {time}", "首字 {time}"),
     "details.total": ("{time} in all", "共 {time}"),
-    "details.tokens": ("{inp} in · {out} out", "输入 {inp} · 输出 {out}"),
     "details.reasoning": ("{count} reasoning", "推理 {count}"),
     "details.cached": ("{count} cached", "缓存 {count}"),
     "time.ms": ("{n} ms", "{n} 毫秒"),
@@ -458,6 +468,22 @@ STRINGS: dict[str, tuple[str, str]] = {
         "**本地模型服务**（`{url}`）：{status}。请在该地址启动 vLLM 或 SGLang，或修改 `.env` 中的 "
         "`LOCAL_BASE_URL`。",
     ),
+    # -- Gradio's words it does not translate itself (page.js puts these in) --------------------
+    "gradio.lost": (
+        "Connection to the server was lost. Attempting reconnection...",
+        "与服务器的连接已断开，正在重新连接…",
+    ),
+    "gradio.error": ("Error", "出错了"),
+    "gradio.warning": ("Warning", "提示"),
+    "gradio.info": ("Info", "提示"),
+    "gradio.stop": ("Stop", "停止"),
+    "gradio.submit": ("Submit", "发送"),
+    "gradio.upload": ("Upload a file", "添加文件"),
+    "gradio.remove_file": ("Remove file", "移除文件"),
+    "gradio.toggle_sidebar": ("Toggle Sidebar", "显示或隐藏对话列表"),
+    "gradio.scroll_down": ("Scroll down", "回到底部"),
+    "gradio.fullscreen": ("Fullscreen", "全屏"),
+    "gradio.close": ("Close", "关闭"),
     # -- Gradio's own strings, where Gradio lets them be translated -----------------------------
     "chatbot.copy_message": ("Copy", "复制"),
     "chatbot.copied_message": ("Copied", "已复制"),

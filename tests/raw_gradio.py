@@ -64,10 +64,13 @@ class RawPage:
         (stored,) = response.json()
         return {"path": stored, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
 
-    def trigger(self, elem_id: str, event: str, **values: Any) -> dict[str | int, Any]:
-        """Run the event with the given input values (by element id; the rest null) and return
-        its last outputs by element id (by component id for those without one); raises
-        EventFailed with the page's error text."""
+    def trigger(
+        self, elem_id: str, event: str, event_data: Any = None, **values: Any
+    ) -> dict[str | int, Any]:
+        """Run the event with the given input values (by element id; the rest null) and event
+        data (what a custom event such as a sidebar row's click carries) and return its last
+        outputs by element id (by component id for those without one); raises EventFailed with
+        the page's error text."""
         dependency = self.dependency(elem_id, event)
         by_id = {self._ids[name]: value for name, value in values.items()}
         names = {component: name for name, component in self._ids.items()}
@@ -76,7 +79,9 @@ class RawPage:
         while chain:  # the event, then what the page runs after it (`.then`), as a browser does
             current = chain.pop(0)
             data = [by_id.get(component) for component in current["inputs"]]
-            outputs = self.call(current["id"], data, trigger_id=self._ids[elem_id])
+            outputs = self.call(
+                current["id"], data, trigger_id=self._ids[elem_id], event_data=event_data
+            )
             for component, value in zip(current["outputs"], outputs, strict=False):
                 if not (
                     isinstance(value, dict)
@@ -91,13 +96,19 @@ class RawPage:
             ]
         return results
 
-    def call(self, fn_index: int, data: list[Any], trigger_id: int | None = None) -> list[Any]:
+    def call(
+        self,
+        fn_index: int,
+        data: list[Any],
+        trigger_id: int | None = None,
+        event_data: Any = None,
+    ) -> list[Any]:
         body = {
             "data": data,
             "fn_index": fn_index,
             "trigger_id": trigger_id,
             "session_hash": self.session_hash,
-            "event_data": None,
+            "event_data": event_data,
         }
         joined = self.http.post("/gradio_api/queue/join", json=body)
         joined.raise_for_status()

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from app.media.images import normalize_image as _normalize_image
 from app.media.video import VideoFrame, probe_video, sample_frames, split_video
 
 CHUNK = 1024 * 1024
+PARTIAL_WRITE_GRACE_S = 3600.0
 BROWSER_IMAGES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"}
 
 
@@ -329,11 +331,16 @@ class MediaLibrary:
             return 0.0
 
     def drop_derived_without_blob(self, older_than: float) -> None:
-        """Cached forms left behind by a blob that is gone (e.g. deleted by hand)."""
+        """Cached forms left behind by a blob that is gone (e.g. deleted by hand), and temporary
+        files a crash left mid-write (only after an hour: a live write is still filling them)."""
         for derived in self.cache.iterdir():
             sha = derived.name[:64]
+            partial = derived.name.startswith(".tmp-")
+            cutoff = min(older_than, time.time() - PARTIAL_WRITE_GRACE_S) if partial else older_than
             try:
-                if derived.stat().st_mtime >= older_than or self.blob_path(sha).exists():
+                if derived.stat().st_mtime >= cutoff or (
+                    not partial and self.blob_path(sha).exists()
+                ):
                     continue
             except OSError:
                 continue

@@ -44,8 +44,57 @@ def send(page, text: str, files=()) -> None:
     page.press("#composer textarea", "Enter")
 
 
+ANSWERS_JS = """() => {
+  const answers = [];
+  let previous = null;
+  for (const node of document.querySelectorAll(
+      '#chatbot [data-testid="user"], #chatbot [data-testid="bot"]')) {
+    const bot = node.dataset.testid === 'bot';
+    if (bot && previous === 'bot') answers[answers.length - 1] += '\\n' + node.innerText;
+    else if (bot) answers.push(node.innerText);
+    previous = node.dataset.testid;
+  }
+  return answers;
+}"""
+
+
 def bot_texts(page) -> list[str]:
-    return page.locator('#chatbot [data-testid="bot"]').all_inner_texts()
+    """One text per answer: an answer is shown as consecutive rows (thinking, notes, the
+    answer, its details), as ChatInterface does with messages that are not grouped."""
+    return page.evaluate(ANSWERS_JS)
+
+
+def notice_text(page) -> str:
+    """The notice above the composer: why a question was not sent."""
+    notice = page.locator("#composer-notice")
+    return notice.inner_text() if notice.is_visible() else ""
+
+
+def wait_for_notice(page, needle: str, timeout_s: float = 20) -> None:
+    wait_until(
+        lambda: needle in notice_text(page),
+        timeout_s,
+        lambda: f"{needle!r} never appeared; the notice says {notice_text(page)!r}",
+    )
+
+
+def pick_model(page, model_id: str) -> None:
+    """Choose a model in the picker as a person does: open it, click the option."""
+    page.click("#model input")
+    page.get_by_role("option", name=model_id, exact=True).click()
+    wait_until(lambda: page.input_value("#model input") == model_id)
+
+
+def sidebar_titles(page) -> list[str]:
+    return page.locator("#conversations .conv-row .conv-title").all_inner_texts()
+
+
+def wait_for_titles(page, expected: list[str], timeout_s: float = 20) -> None:
+    wait_until(
+        lambda: sidebar_titles(page) == expected,
+        timeout_s,
+        lambda: f"sidebar shows {sidebar_titles(page)}, expected {expected}",
+    )
 
 
 def wait_for_bot_text(page, needle: str, timeout_s: float = 20) -> None:

@@ -6,7 +6,14 @@ import time
 
 import pytest
 
-from tests.e2e.browser import bot_texts, send, wait_for_bot_text, wait_until
+from tests.e2e.browser import (
+    bot_texts,
+    pick_model,
+    send,
+    wait_for_bot_text,
+    wait_for_notice,
+    wait_until,
+)
 from tests.fake_upstream import Reply
 from tests.media_factory import make_png
 
@@ -83,12 +90,11 @@ def test_upstream_error_is_explained_inline_and_retry_works(page, upstream):
 
 def test_video_for_text_only_model_is_refused_before_sending(page, upstream, tmp_path):
     picture = make_png(tmp_path / "invoice.png")
-    page.click("#model input")
-    page.get_by_text("step-3.5-flash — text only").click()
-    assert page.input_value("#model input").startswith("step-3.5-flash — text only")
+    pick_model(page, "step-3.5-flash")
+    wait_until(lambda: "Text only" in page.inner_text("#model-badges"))
     before = len(upstream.chat_requests())
     send(page, "Read this invoice", [picture])
-    wait_for_bot_text(page, "reads text only")
+    wait_for_notice(page, "reads text only")
     assert len(upstream.chat_requests()) == before
     # The question and its attachment are still in the composer, ready to retry.
     assert page.input_value("#composer textarea") == "Read this invoice"

@@ -9,8 +9,6 @@ import time
 
 import pytest
 import requests
-from gradio_client import Client
-from gradio_client.exceptions import AppError
 
 from tests.conftest import start_server
 from tests.e2e.browser import (
@@ -18,26 +16,16 @@ from tests.e2e.browser import (
     mark_page,
     open_page,
     send,
+    sidebar_titles,
     wait_for_bot_text,
     wait_for_reload,
-    wait_until,
+    wait_for_titles,
 )
 from tests.fake_upstream import Reply, free_port
 from tests.media_factory import make_png
+from tests.raw_gradio import RawPage
 
 pytestmark = pytest.mark.e2e
-
-
-def sidebar_titles(page) -> list[str]:
-    return [t.split(" · ")[0] for t in page.locator("#conversations label").all_inner_texts()]
-
-
-def wait_for_titles(page, expected: list[str], timeout_s: float = 20) -> None:
-    wait_until(
-        lambda: sidebar_titles(page) == expected,
-        timeout_s,
-        lambda: f"sidebar shows {sidebar_titles(page)}, expected {expected}",
-    )
 
 
 @pytest.fixture
@@ -57,15 +45,17 @@ def test_create_switch_rename_search_delete(browser, server, upstream):
     wait_for_bot_text(page, "About holidays.")
     wait_for_titles(page, ["Holiday photo ideas", "Invoice from ACME, total?"])
 
-    page.locator("#conversations label", has_text="Invoice from ACME").click()
+    invoice = page.locator("#conversations .conv-row", has_text="Invoice from ACME")
+    invoice.click()
     wait_for_bot_text(page, "About invoices.")
     assert not any("About holidays." in t for t in bot_texts(page))
 
-    page.click("#manage")
-    title_box = page.locator("#conversation-title textarea, #conversation-title input")
-    wait_until(lambda: title_box.input_value() == "Invoice from ACME, total?")  # as a person would
+    invoice.hover()  # rename and delete show on the row, as in a chat app's list
+    invoice.locator(".conv-rename").click()
+    title_box = page.locator("#conversations .conv-title-input")
+    assert title_box.input_value() == "Invoice from ACME, total?"
     title_box.fill("ACME invoice")
-    page.click("#rename")
+    title_box.press("Enter")
     wait_for_titles(page, ["Holiday photo ideas", "ACME invoice"])
 
     page.fill("#conversation-search textarea, #conversation-search input", "holiday")
@@ -73,8 +63,16 @@ def test_create_switch_rename_search_delete(browser, server, upstream):
     page.fill("#conversation-search textarea, #conversation-search input", "")
     wait_for_titles(page, ["Holiday photo ideas", "ACME invoice"])
 
-    page.click("#delete")
-    page.click("#confirm-delete-yes")
+    acme = page.locator("#conversations .conv-row", has_text="ACME invoice")
+    acme.hover()
+    acme.locator(".conv-delete").click()
+    acme = page.locator("#conversations .conv-row.confirming")
+    acme.locator(".conv-keep").click()  # thought better of it: nothing happens
+    wait_for_titles(page, ["Holiday photo ideas", "ACME invoice"])
+    acme = page.locator("#conversations .conv-row", has_text="ACME invoice")
+    acme.hover()
+    acme.locator(".conv-delete").click()
+    page.locator("#conversations .conv-row.confirming .conv-confirm").click()
     wait_for_titles(page, ["Holiday photo ideas"])
     assert bot_texts(page) == []
 
@@ -109,22 +107,22 @@ def test_two_browsers_never_see_each_other(browser, server, upstream, tmp_path):
     assert sidebar_titles(bob) == []
     assert_media_only_for(alice, bob, alice_media)
 
-    # A raw client that knows Alice's conversation id still gets nothing.
+    # A raw client that knows Alice's conversation id still gets nothing: the sidebar's event
+    # with her id forged finds nothing, as the store is scoped by owner.
     database = sqlite3.connect(server.data_dir / "webui.sqlite3")
     (conversation_id,) = database.execute("SELECT id FROM conversations").fetchone()
-    # Gradio refuses an id that is not among this client's own choices; were it let through,
-    # the store, scoped by owner, would find nothing.
-    client = Client(server.url, verbose=False)
-    with pytest.raises(AppError) as refused:
-        client.predict(conversation_id, api_name="/switch_conversation")
-    assert "Alice" not in str(refused.value)
+    raw = RawPage(server.url)
+    raw.trigger("page", "load")
+    opened = raw.trigger("conversations", "conversation", {"action": "open", "id": conversation_id})
+    assert "Alice" not in str(opened)
     # The conversation to export is server-side state of the page: a client cannot name one.
-    assert "download/" not in str(client.predict(api_name="/export_conversation"))
+    assert "download/" not in str(raw.trigger("export", "click"))
 
     # Deleted means gone: the owner's own URL stops working too.
-    alice.click("#manage")
-    alice.click("#delete")
-    alice.click("#confirm-delete-yes")
+    row = alice.locator("#conversations .conv-row").first
+    row.hover()
+    row.locator(".conv-delete").click()
+    alice.locator("#conversations .conv-confirm").click()
     wait_for_titles(alice, [])
     assert all(alice.request.get(url).status == 404 for url in alice_media)
 

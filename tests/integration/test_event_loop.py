@@ -60,7 +60,7 @@ async def heic_photo(services: Services, path) -> None:
         model_id="Step3-VL-10B",
         effort=None,
     )
-    render.render_user(turn.user_message, services.library)
+    render.render_question(turn.user_message, services.library)
 
 
 async def slow_disk(services: Services) -> None:

@@ -18,11 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client
-from gradio_client.exceptions import AppError
 
 from tests.conftest import LiveServer, start_server
 from tests.media_factory import make_animated_gif, make_png, make_video
-from tests.raw_gradio import RawPage
+from tests.raw_gradio import EventFailed, RawPage
 
 FILE_ROUTE = "/gradio_api/file="
 NOT_UPLOADED = "was not uploaded from this page"
@@ -135,13 +134,13 @@ def test_page_cannot_attach_a_file_it_did_not_upload(server, victim, upstream, t
     mallory = RawPage(server.url)
     mallory.trigger("page", "load")
     before, requests_before = counts(server.data_dir), len(upstream.chat_requests())
-    chat = mallory.trigger(
+    shown = mallory.trigger(
         "composer",
         "submit",
         composer={"text": "steal", "files": [{"path": path, "meta": {"_type": "gradio.FileData"}}]},
-    )["chatbot"]
-    assert NOT_UPLOADED in chat_text(chat)
-    assert chat_files(chat) == []  # nothing of it shown back either
+    )
+    assert NOT_UPLOADED in shown["composer-notice"]
+    assert chat_files(shown.get("chatbot") or []) == []  # nothing of it shown back either
     assert counts(server.data_dir) == before  # no message, no media, no blob
     assert len(upstream.chat_requests()) == requests_before
 
@@ -237,17 +236,33 @@ def test_gradio_client_cannot_reach_another_owners_conversation(server, victim):
     ids = [row[0] for row in database.execute("SELECT id FROM conversations")]
     database.close()
     events = RawPage(server.url)
-    switch = events.dependency("conversations", "input")["id"]
-    export = events.dependency("export", "click")["id"]
-    client = Client(server.url, verbose=False)
-    for conversation_id in ids:
-        try:
-            shown = client.predict(conversation_id, fn_index=switch)
-        except AppError as refused:
-            shown = str(refused)
-        assert "Alice asks" not in json.dumps(shown, ensure_ascii=False)
-    exported = client.predict(fn_index=export)
+    for conversation_id in ids:  # a sidebar row's click, its id forged
+        for action in ("open", "rename", "delete"):
+            forged = {"action": action, "id": conversation_id, "title": "pwned"}
+            try:
+                shown = events.trigger("conversations", "conversation", event_data=forged)
+            except EventFailed as refused:
+                shown = str(refused)
+            assert "Alice asks" not in json.dumps(shown, ensure_ascii=False)
+    database = sqlite3.connect(server.data_dir / "webui.sqlite3")
+    titles = [row[0] for row in database.execute("SELECT title FROM conversations")]
+    database.close()
+    assert len(titles) == len(ids) and "pwned" not in titles  # nothing renamed or deleted
+    # The positive control: the owner's own click opens it.
+    database = sqlite3.connect(server.data_dir / "webui.sqlite3")
+    (alices,) = database.execute(  # hers, not the copy another page imported
+        "SELECT conversation_id FROM messages WHERE text = 'Alice asks' ORDER BY id LIMIT 1"
+    )
+    database.close()
+    mine = victim.page.trigger(
+        "conversations", "conversation", event_data={"action": "open", "id": alices[0]}
+    )
+    assert "Alice asks" in chat_text(mine["chatbot"])
+    exported = events.trigger("export", "click")
     assert "download/conversations" not in json.dumps(exported)
+    # gradio_client finds no named endpoint to call: every page event is private.
+    client = Client(server.url, verbose=False)
+    assert client.view_api(print_info=False, return_format="dict")["named_endpoints"] == {}
 
 
 # -- 3. exports answer only their owner, and nothing is staged -------------------------------------
@@ -399,8 +414,8 @@ def test_the_page_and_the_api_share_one_text_limit(server, upstream):
     page = RawPage(server.url)
     page.trigger("page", "load")
     before, requests_before = counts(server.data_dir), len(upstream.chat_requests())
-    chat = page.trigger("composer", "submit", composer={"text": "x" * 2_000_000})["chatbot"]
-    assert "2,000,000 characters long; the limit is 1,000,000" in chat_text(chat)
+    shown = page.trigger("composer", "submit", composer={"text": "x" * 2_000_000})
+    assert "2,000,000 characters long; the limit is 1,000,000" in shown["composer-notice"]
     assert counts(server.data_dir) == before and len(upstream.chat_requests()) == requests_before
     api = httpx.post(
         f"{server.url}/api/v1/chat/completions",

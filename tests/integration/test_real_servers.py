@@ -35,7 +35,10 @@ def sse(response: httpx.Response) -> list:
 
 
 def chat_text(outputs: dict) -> str:
-    return json.dumps(outputs["chatbot"], ensure_ascii=False)
+    """What the page shows after an event: the chat, and the notice above the composer (where
+    a question that was not sent is explained)."""
+    shown = [outputs.get("chatbot"), outputs.get("composer-notice")]
+    return json.dumps(shown, ensure_ascii=False)
 
 
 def ask(page: RawPage, text: str, **values) -> str:

@@ -1,0 +1,55 @@
+"""What one open page remembers between its events (held by Gradio on the server, per page:
+a client cannot set it), and the answer it is streaming."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.engine import PreparedTurn
+from app.ui import render
+
+
+@dataclass
+class LiveTurn:
+    """An answer in progress: the rendered chat before it, and the engine's turn."""
+
+    turn: PreparedTurn
+    base: list[render.ChatMessage]
+    base_ids: list[int | None]
+    lang: str
+    # Set when the streaming handler has finished (normally or by cancellation), so the Stop
+    # handler renders after the stream's last update instead of racing it.
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    outcome: tuple[str, Any] | None = None
+
+    def rows(self, status: str, error: Any = None) -> list[render.ChatMessage]:
+        turn = self.turn
+        answer = render.render_answer(
+            turn.result,
+            status=status,
+            error=error,
+            model=turn.spec.id,
+            effort=turn.effort,
+            lang=self.lang,
+        )
+        return [*self.base, *answer]
+
+    def ids(self, rows: list[render.ChatMessage]) -> list[int | None]:
+        return [*self.base_ids, *[None] * (len(rows) - len(self.base_ids))]
+
+
+@dataclass
+class PageState:
+    conversation_id: str | None = None
+    ids: list[int | None] = field(default_factory=list)  # the stored message of each chat row
+    live: LiveTurn | None = None
+    timezone: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # for a chat not stored yet
+
+    def message_at(self, index: Any) -> int | None:
+        """The stored message behind the chat row `index` (from the client: checked here)."""
+        if isinstance(index, int) and 0 <= index < len(self.ids):
+            return self.ids[index]
+        return None
