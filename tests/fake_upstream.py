@@ -26,6 +26,9 @@ chosen per fake (`fake.flavor = "vllm"`, back to "stepfun" on `reset()`) or per 
   with include_usage; an over-long prompt is a 400 non-streamed but, streamed, a 200 whose only
   event is `data: {"error": ...}` then `[DONE]`; GET /health answers 200, empty.
 
+Any question whose text holds `FAULT:<status>` (e.g. FAULT:500) fails once with that status,
+then is answered normally when asked again.
+
     with FakeUpstream() as fake:
         fake.script(Reply(content="Hi", thinking="hmm"), Reply(status=429))
         ...  # point STEP_BASE_URL / LOCAL_BASE_URL at fake.base_url
@@ -41,6 +44,7 @@ import contextlib
 import itertools
 import json
 import math
+import re
 import socket
 import threading
 import time
@@ -59,6 +63,7 @@ from starlette.types import Receive, Scope, Send
 
 Flavor = Literal["stepfun", "llamacpp", "vllm", "sglang"]
 FLAVORS: tuple[str, ...] = ("stepfun", "llamacpp", "vllm", "sglang")
+FAULT = re.compile(r"FAULT:(\d{3})")
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,7 @@ class _State:
     models_status: int = 200
     health_status: int = 200
     waiting: int = 0  # llamacpp: requests queued for the model
+    faulted: set[str] = field(default_factory=set)  # FAULT:<status> questions already failed
 
 
 def _chunks(text: str, size: int) -> list[str]:
@@ -217,6 +223,7 @@ class FakeUpstream:
             self._state.replies.clear()
             self._state.uploads.clear()
             self._state.expired.clear()
+            self._state.faulted.clear()
             self._state.models_status = 200
             self._state.health_status = 200
         self.default_reply = Reply()
@@ -315,6 +322,23 @@ class FakeUpstream:
         with self._state.lock:
             if self._state.replies and self._state.replies[0] is reply:
                 self._state.replies.popleft()
+
+    def _fault(self, body: dict) -> int | None:
+        """`FAULT:<status>` in the newest user message's text fails that question once with
+        that status (a page's Retry, a batch row's retry, then succeeds): faults that tests
+        can aim at one question among many sent at once, without scripting an order."""
+        users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+        content = users[-1].get("content") if users else None
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text") or "") for p in content if isinstance(p, dict))
+        match = FAULT.search(content) if isinstance(content, str) else None
+        if match is None:
+            return None
+        with self._state.lock:
+            if content in self._state.faulted:
+                return None
+            self._state.faulted.add(content)
+        return int(match.group(1))
 
     def _serves(self, path: str, flavor: str) -> bool:
         return flavor == "stepfun" or path.startswith("/v1/")
@@ -455,6 +479,9 @@ class FakeUpstream:
             expired = [f for f in self._state.expired if f"stepfile://{f}" in text]
         if expired:
             return _error(400, f"file not found: {expired[0]}", "invalid_request_error")
+        fault = self._fault(body)
+        if fault:
+            return self._flavor_error(flavor, fault, f"injected fault {fault}")
         if reply.status != 200:
             self._take(reply)
             return self._flavor_error(

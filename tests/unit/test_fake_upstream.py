@@ -332,3 +332,12 @@ def test_a_reply_can_pick_its_flavor_and_reset_restores_stepfun(fake: FakeUpstre
     assert fake.count("/chat/completions") == 0
     with pytest.raises(ValueError):
         fake.flavor = "ollama"
+
+
+def test_a_fault_marker_fails_that_question_once(fake):
+    marked = [{"role": "user", "content": [{"type": "text", "text": "row 3 FAULT:500"}]}]
+    assert chat(fake, HI).status_code == 200
+    assert chat(fake, marked).status_code == 500
+    assert chat(fake, marked).status_code == 200  # asked again (a retry): answered
+    fake.reset()
+    assert chat(fake, [{"role": "user", "content": "FAULT:429"}]).status_code == 429
