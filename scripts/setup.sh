@@ -22,15 +22,26 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
   echo "setup: Python 3.10 or newer is needed (found: $("$python" --version 2>&1))" >&2
   exit 1
 fi
-[ -x .venv/bin/python ] || "$python" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating the virtual environment in .venv"
+  "$python" -m venv .venv
+fi
 
 stamp=.venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-$with_tests
 if [ ! -f "$stamp" ]; then
   extras=""
   [ "$with_tests" = 1 ] && extras="[test]"
+  if ls .venv/.installed-* >/dev/null 2>&1; then
+    echo "setup: the dependencies changed; updating .venv"
+  else
+    echo "setup: installing Gradio, the OpenAI client, Pillow, PyAV and the rest into .venv"
+    echo "setup: (the first time this downloads a few hundred MB and takes a few minutes)"
+  fi
+  started=$SECONDS
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"
   rm -f .venv/.installed-*
   touch "$stamp"
+  echo "setup: done in $((SECONDS - started)) s"
 fi
 
 if [ "$with_tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then

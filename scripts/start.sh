@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "start: starting the web UI (it prints its address when it is ready)"
 exec .venv/bin/python webui.py "$@"

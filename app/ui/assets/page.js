@@ -55,6 +55,13 @@
     }
   };
   openSidebarOnWideScreens();
+  // On a phone the sidebar is a drawer over the chat: it closes once a new chat is started
+  // (a conversation picked in the list closes it too, see CONVERSATIONS_JS in ui/layout.py).
+  document.addEventListener("click", (event) => {
+    if (window.innerWidth > 768 || !event.target.closest("#new-chat")) return;
+    const sidebar = document.querySelector("#sidebar");
+    if (sidebar?.classList.contains("open")) sidebar.querySelector(".toggle-button")?.click();
+  });
 
   // -- images open large, with zoom --------------------------------------------------------------
   const lightbox = () => {
