@@ -9,6 +9,8 @@ import gradio as gr
 
 from app.services import Services
 from app.ui.assets import HEAD, PAGE_JS
+from app.ui.batch import BatchHandlers
+from app.ui.batch_wiring import wire_batch
 from app.ui.chat import ChatHandlers
 from app.ui.labels import I18N
 from app.ui.layout import render_layout
@@ -28,4 +30,5 @@ def build_ui(services: Services) -> gr.Blocks:
         ui = render_layout()
         chat = ChatHandlers(services, ui)
         wire(ui, chat, SidebarHandlers(services, chat), demo)
+        wire_batch(ui.batch, BatchHandlers(services, ui.batch), ui.timezone, demo)
     return demo

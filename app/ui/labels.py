@@ -10,7 +10,7 @@ from app.strings import STRINGS
 from app.templates import templates
 
 # Keys the browser translates itself; Gradio's own (chatbot.*, common.*) override its defaults.
-FRONT_END_PREFIXES = ("ui.", "badge.", "status.", "chatbot.", "common.")
+FRONT_END_PREFIXES = ("ui.", "badge.", "status.", "chatbot.", "common.", "batch.ui.")
 
 
 def _labels(lang: str) -> dict[str, str]:

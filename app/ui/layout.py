@@ -14,10 +14,12 @@ conversation is picked; the header is one compact row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from app.templates import templates
+from app.ui.batch_layout import BatchLayout, render_batch_layout
 from app.ui.labels import L
 from app.ui.state import PageState
 
@@ -122,6 +124,9 @@ class Layout:
     tasks: dict[str, gr.Button]
     notice: gr.HTML
     composer: gr.MultimodalTextbox
+    # the Batch tab (ui/batch_layout.py)
+    tabs: gr.Tabs
+    batch: BatchLayout
 
 
 STARTER_JS = """
@@ -176,6 +181,41 @@ def render_layout() -> Layout:
         with gr.Accordion(L("ui.backends"), open=False, elem_id="status-panel") as status_panel:
             banner = gr.Markdown(elem_id="status-banner")
 
+    # The chat in the first tab, batch jobs in the second (ui/batch_layout.py).
+    with gr.Tabs(elem_id="tabs", selected="chat") as tabs:
+        with gr.Tab(L("batch.ui.tab_chat"), id="chat", elem_id="chat-tab", scale=1):
+            chat = _render_chat()
+        with gr.Tab(L("batch.ui.tab"), id="batch", elem_id="batch-tab", scale=1):
+            batch = render_batch_layout()
+    return Layout(
+        state=state,
+        draft_tag=draft_tag,
+        saved_draft=saved_draft,
+        timezone=timezone,
+        sidebar=sidebar,
+        new_chat=new_chat,
+        search=search,
+        conversations=conversations,
+        export=export,
+        exported=exported,
+        upload=upload,
+        status_panel=status_panel,
+        banner=banner,
+        settings_panel=settings_panel,
+        system_prompt=system_prompt,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        reset_settings=reset_settings,
+        settings_note=settings_note,
+        tabs=tabs,
+        batch=batch,
+        **chat,
+    )
+
+
+def _render_chat() -> dict[str, Any]:
+    """The chat tab: the header, the chat (or the starter cards), the composer."""
     with gr.Row(elem_id="header", equal_height=False):
         # Each control in its own column: Gradio would otherwise put the radios in one box.
         with gr.Column(min_width=0, elem_id="model-column"):
@@ -229,36 +269,16 @@ def render_layout() -> Layout:
         max_plain_text_length=MAX_PLAIN_TEXT,
         autofocus=True,
     )
-    return Layout(
-        state=state,
-        draft_tag=draft_tag,
-        saved_draft=saved_draft,
-        timezone=timezone,
-        sidebar=sidebar,
-        new_chat=new_chat,
-        search=search,
-        conversations=conversations,
-        export=export,
-        exported=exported,
-        upload=upload,
-        status_panel=status_panel,
-        banner=banner,
-        model=model,
-        badges=badges,
-        effort=effort,
-        detail=detail,
-        settings_panel=settings_panel,
-        system_prompt=system_prompt,
-        temperature=temperature,
-        top_p=top_p,
-        max_tokens=max_tokens,
-        reset_settings=reset_settings,
-        settings_note=settings_note,
-        starter=starter,
-        starter_cards=starter_cards,
-        chatbot=chatbot,
-        tasks_row=tasks_row,
-        tasks=tasks,
-        notice=notice,
-        composer=composer,
-    )
+    return {
+        "model": model,
+        "badges": badges,
+        "effort": effort,
+        "detail": detail,
+        "starter": starter,
+        "starter_cards": starter_cards,
+        "chatbot": chatbot,
+        "tasks_row": tasks_row,
+        "tasks": tasks,
+        "notice": notice,
+        "composer": composer,
+    }

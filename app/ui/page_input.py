@@ -85,3 +85,25 @@ def owned_upload(path: Any, owner: str, store: Store, shown: str) -> Path:
     if not os.path.isfile(real):
         raise TurnRejected("upload.expired", name=shown)
     return Path(real)
+
+
+def batch_files(value: Any, owner: str, store: Store) -> list[tuple[Path, str]]:
+    """The Batch tab's dropped files as (path, name shown), each one a file this owner
+    uploaded through the page (else the whole start is refused, naming the file).
+
+    `value` is the File component's raw value (the event does not preprocess it, so the name
+    the browser gave each file is kept: Gradio's upload route strips characters such as ':'
+    from the name on disk)."""
+    items = value if isinstance(value, list) else [value] if value else []
+    chosen = []
+    for item in items:
+        path = (
+            item if isinstance(item, str) else item.get("path") if isinstance(item, dict) else None
+        )
+        if not isinstance(path, str) or not path:
+            continue
+        name = item.get("orig_name") if isinstance(item, dict) else None
+        shown = name if isinstance(name, str) and name.strip() else Path(path).name
+        shown = Path(shown.replace("\\", "/")).name or Path(path).name  # a name, never a path
+        chosen.append((owned_upload(path, owner, store, shown), shown))
+    return chosen
