@@ -114,9 +114,13 @@
   document.addEventListener("drop", (event) => {
     dragDepth = 0;
     document.body.classList.remove("dragging-files");
-    if (!hasFiles(event) || event.target.closest("#composer")) return;  // it handles its own
+    if (!hasFiles(event) || event.target.closest("#composer, #batch-files")) return;  // they handle their own
     event.preventDefault();
-    const input = document.querySelector('#composer input[data-testid="file-upload"]');
+    // On the Batch tab, its drop zone takes them; else the chat's composer.
+    const batch = document.querySelector("#batch-files");
+    const input = batch && batch.offsetParent !== null
+      ? batch.querySelector('input[type="file"]')
+      : document.querySelector('#composer input[data-testid="file-upload"]');
     if (!input) return;
     const files = new DataTransfer();
     for (const file of event.dataTransfer.files) files.items.add(file);
