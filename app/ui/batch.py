@@ -231,7 +231,7 @@ class BatchHandlers:
         try:
             chosen = await asyncio.to_thread(batch_files, files, owner, self.services.store)
             if not chosen:
-                raise TurnRejected("batch.no_files")
+                raise TurnRejected("batch.empty")
             job = await self.service.create_page_job(
                 owner,
                 files=chosen,

@@ -75,7 +75,7 @@ def progress_html(job: Job, lang: str, now: float) -> str:
         f' data-total="{total}" data-done="{counts.done}" data-failed="{counts.failed}"'
         f' data-remaining="{remaining}">'
         f'<div class="bp-head"><span class="bp-title" title="{esc(job.title)}">{esc(job.title)}</span>'
-        f'<span class="job-state state-{esc(state)}">{esc(t(f"batch.state.{state}", lang))}</span></div>'
+        f'<span class="job-state state-{esc(state)}">{esc(t(f"batch.job.{state}", lang))}</span></div>'
         f'<div class="bp-bar" role="progressbar" aria-label="{esc(of_total)}" aria-valuemin="0"'
         f' aria-valuemax="{total}" aria-valuenow="{finished_rows}">'
         f'<span class="bp-done" style="width:{share(counts.done)}"></span>'
@@ -168,7 +168,7 @@ def results_table(job: Job | None, rows: list[JobRow], lang: str) -> str:
         state = _value(row.state)
         status = f'<span class="row-state {esc(state)}">{esc(t(f"batch.row.{state}", lang))}</span>'
         if row.fields_ok is False and row.answer:
-            status += f'<span class="not-json">{esc(t("batch.not_json", lang))}</span>'
+            status += f'<span class="not-json">{esc(t("batch.mark.not_json", lang))}</span>'
         if state == "failed" and row.error:
             answer = f'<div class="row-error">{esc(render_record(row.error, lang))}</div>'
         else:
@@ -230,7 +230,7 @@ def jobs_list(
             f'<div class="job-row{selected}" role="listitem" tabindex="0" data-id="{esc(job.id)}"'
             f' data-state="{esc(state)}" title="{esc(job.title)}">'
             f'<span class="job-title">{esc(job.title)}</span>'
-            f'<span class="job-state state-{esc(state)}">{esc(t(f"batch.state.{state}", lang))}</span>'
+            f'<span class="job-state state-{esc(state)}">{esc(t(f"batch.job.{state}", lang))}</span>'
             f'<span class="job-meta">{esc(progress)} · {esc(_when(job.created_at, now, tz, lang))}</span>'
             f"</div>"
         )

@@ -96,7 +96,7 @@ def test_progress_of_a_finished_job_says_how_long_it_took():
     )
     html = br.progress_html(done, EN, NOW + 500)
     words = text_of(html)
-    assert "took 2 min 5 s" in words and "Finished" in words
+    assert "took 2 min 5 s" in words and "Done" in words
     assert 'data-remaining="0"' in html and 'aria-valuenow="10"' in html
     assert br.finished(done) and not br.finished(make_job())
 
@@ -135,7 +135,7 @@ def test_table_lists_rows_in_order_with_status_time_tokens_and_thumbnails():
     assert "photo-0.png" in first and "Answer 0" in first and "Done" in first
     assert "1.2 s" in first and "11 / 7" in first
     assert f'src="thumbs/{0:064x}.jpg"' in first
-    assert "Working" in html and "Waiting" in html
+    assert "Running" in html and "Waiting" in html
 
 
 def test_failed_row_says_why_in_the_readers_language():
@@ -213,7 +213,7 @@ def test_jobs_list_marks_the_open_job_and_shows_progress_and_time():
     assert 'class="job-row selected" role="listitem" tabindex="0" data-id="old"' in html
     words = text_of(html)
     assert "Receipts Running 7/10 · 22:12" in words
-    assert "Photos Finished 4/4 · Nov 11 22:13" in words
+    assert "Photos Done 4/4 · Nov 11 22:13" in words
     zh = text_of(br.jobs_list(jobs, None, lang=ZH, tz="Asia/Shanghai", now=NOW))
     assert "已完成 4/4 · 11月12日 06:13" in zh
 
