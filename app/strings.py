@@ -451,6 +451,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "time.s": ("{n} s", "{n} 秒"),
     # -- batch (page): the Batch tab -------------------------------------------------------------
     "batch.ui.tab_chat": ("Chat", "对话"),
+    "common.upload": ("Add files", "添加文件"),  # the File component's button once it holds files
     "batch.ui.tab": ("Batch", "批量处理"),
     "batch.ui.new": ("New batch", "新建批量任务"),
     "batch.ui.files": ("Images, videos or a zip", "图片、视频或 zip 压缩包"),

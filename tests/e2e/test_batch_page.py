@@ -34,7 +34,7 @@ def question_text(body: dict) -> str:
     """The text of the newest user message of a chat request (what the fake reads)."""
     content = [m for m in body["messages"] if m.get("role") == "user"][-1]["content"]
     if isinstance(content, list):
-        return " ".join(str(p.get("text") or "") for p in content if isinstance(p, dict))
+        return " ".join(str(p.get("text") or "") for p in content if isinstance(p, dict)).strip()
     return str(content)
 
 
@@ -47,7 +47,7 @@ def answers_given(upstream, replies: list[str]) -> dict[str, str]:
     index = 0
     for body in upstream.chat_requests():
         text = question_text(body)
-        name = text.removeprefix("Describe ").strip()
+        name = text.strip().removeprefix("Describe ").strip()
         if "FAULT:" in text and text not in faulted:
             faulted.add(text)
             continue
@@ -98,9 +98,9 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
     page.click("#batch-tab-button")
     page.set_input_files("#batch-files input[type=file]", [str(f) for f in files])
     wait_until(
-        lambda: page.locator("#batch-files .file-name").count() == 10,
+        lambda: page.locator("#batch-files tr.file").count() == 10,
         30,
-        lambda: f"uploaded: {page.locator('#batch-files .file-name').all_inner_texts()}",
+        lambda: f"uploaded: {page.locator('#batch-files tr.file').all_inner_texts()}",
     )
     page.fill("#batch-prompt textarea", PROMPT)
     page.click("#batch-start")
@@ -124,7 +124,7 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
     given = answers_given(upstream, replies)
     for name, row in by_name.items():
         if name not in failed:
-            assert row["state"] == "done" and row["answer"] == given[name], name
+            assert row["state"] == "done" and row["answer"] == given.get(name), (name, given)
             assert row["thumb"].startswith("thumbs/")
     wait_until(lambda: all(r["thumbLoaded"] for r in table_rows(page) if r["thumb"]), 10)
 
