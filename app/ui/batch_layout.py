@@ -98,7 +98,7 @@ def render_batch_layout() -> BatchLayout:
                 allow_custom_value=True,  # the handler checks it; no Gradio error toast
             )
             prompt = gr.Textbox(
-                label=L("batch.ui.prompt"), elem_id="batch-prompt", lines=3, max_lines=10
+                label=L("batch.ui.prompt"), elem_id="batch-prompt", lines=3, max_lines=6
             )
             with gr.Row(elem_id="batch-model-row", equal_height=False):
                 with gr.Column(min_width=0, elem_id="batch-model-column"):

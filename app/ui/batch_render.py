@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from app.i18n import ZH, render_record, t
+from app.templates import template
 from app.ui.render import duration, esc, zone
 
 if TYPE_CHECKING:  # the records are built by the `batch` branch (app/batch/records.py)
@@ -27,6 +28,13 @@ FIELD_CHARS_MAX = 160  # a nested value (a list of items) shown as compact JSON,
 def _value(state: Any) -> str:
     """A StrEnum or a plain string, as its stored text."""
     return str(getattr(state, "value", state))
+
+
+def title(job: Job, lang: str) -> str:
+    """A job of a task template is called by the task's name, in the reader's language; else
+    by the title the service gave it (the start of its question)."""
+    tpl = template(job.template)
+    return tpl.title_in(lang) if tpl else job.title
 
 
 def finished(job: Job) -> bool:
@@ -70,11 +78,12 @@ def progress_html(job: Job, lang: str, now: float) -> str:
         "batch.counts", lang, done=counts.done, failed=counts.failed, remaining=remaining
     )
     of_total = t("batch.of_total", lang, finished=finished_rows, total=total)
+    name = title(job, lang)
     return (
         f'<div class="batch-progress" data-job="{esc(job.id)}" data-state="{esc(state)}"'
         f' data-total="{total}" data-done="{counts.done}" data-failed="{counts.failed}"'
         f' data-remaining="{remaining}">'
-        f'<div class="bp-head"><span class="bp-title" title="{esc(job.title)}">{esc(job.title)}</span>'
+        f'<div class="bp-head"><span class="bp-title" title="{esc(name)}">{esc(name)}</span>'
         f'<span class="job-state state-{esc(state)}">{esc(t(f"batch.job.{state}", lang))}</span></div>'
         f'<div class="bp-bar" role="progressbar" aria-label="{esc(of_total)}" aria-valuemin="0"'
         f' aria-valuemax="{total}" aria-valuenow="{finished_rows}">'
@@ -228,8 +237,8 @@ def jobs_list(
         selected = " selected" if job.id == current else ""
         out.append(
             f'<div class="job-row{selected}" role="listitem" tabindex="0" data-id="{esc(job.id)}"'
-            f' data-state="{esc(state)}" title="{esc(job.title)}">'
-            f'<span class="job-title">{esc(job.title)}</span>'
+            f' data-state="{esc(state)}" title="{esc(title(job, lang))}">'
+            f'<span class="job-title">{esc(title(job, lang))}</span>'
             f'<span class="job-state state-{esc(state)}">{esc(t(f"batch.job.{state}", lang))}</span>'
             f'<span class="job-meta">{esc(progress)} · {esc(_when(job.created_at, now, tz, lang))}</span>'
             f"</div>"

@@ -108,6 +108,13 @@ def test_progress_in_chinese_has_no_english_words_but_the_model_id():
     assert not re.search(r"[A-Za-z]{3,}", words), words
 
 
+def test_a_template_job_is_called_by_the_task_in_the_readers_language():
+    job = make_job(template="receipt", title="Read this receipt or invoice. Return JSON")
+    assert "Receipt / invoice → table" in br.progress_html(job, EN, NOW)
+    assert "小票/发票 → 表格" in br.jobs_list([job], None, lang=ZH, tz=None, now=NOW)
+    assert "10 files · Describe" in br.progress_html(make_job(), EN, NOW)
+
+
 def test_long_durations():
     assert br.long_duration(0.4, EN) == "400 ms"
     assert br.long_duration(42.4, EN) == "42 s"
