@@ -46,6 +46,8 @@ FRONTEND_MARKUP = (
     "_Transparent_Rectangle_",  # the chat's trash icon, hidden (a new chat replaces it)
     "M23,20a5,5",  # the share icon, hidden (it only works on Spaces)
     "Copy conversation",
+    "tab-wrapper",  # the Tabs' bar (page.css keeps it clear of the sidebar's button on a phone)
+    "-button",  # a Tab's elem_id + "-button" is its button (the tests click #batch-tab-button)
 )
 
 

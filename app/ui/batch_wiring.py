@@ -54,6 +54,7 @@ def wire_batch(
         [ui.view, ui.files, ui.template, ui.prompt, ui.model, ui.effort, ui.detail],
         [*job_view, ui.files, ui.notice],
         preprocess=False,
+        trigger_mode="once",  # a second click while the job is being made does nothing
         **QUIET,
     ).then(None, None, None, js=SHOW_JOB_JS, **PRIVATE)
     ui.jobs.job(batch.open_job, [ui.view], job_view, **QUIET)

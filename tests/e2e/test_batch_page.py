@@ -233,3 +233,23 @@ def test_another_browser_cannot_see_retry_cancel_or_download_a_job(server, upstr
     reader = csv.reader(io.StringIO(owner_csv().content.decode("utf-8-sig")))
     (_, line) = list(reader)
     assert line[0] == "mine.png" and line[2] == "Owner's secret answer."
+
+
+DROP_JS = """async (bytes) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([new Uint8Array(bytes)], 'dropped.png', {type: 'image/png'}));
+  const target = document.querySelector('#batch-intro');
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+  }
+}"""
+
+
+def test_files_dropped_anywhere_on_the_batch_tab_go_to_its_drop_zone(page, tmp_path):
+    picture = make_png(tmp_path / "dropped.png").read_bytes()
+    page.click("#batch-tab-button")
+    page.evaluate(DROP_JS, list(picture))
+    wait_until(lambda: page.locator("#batch-files tr.file").count() == 1, 20)
+    assert page.get_attribute("#batch-files td.filename", "aria-label") == "dropped.png"
+    page.click("#chat-tab-button")
+    assert page.locator("#composer .thumbnail-item").count() == 0  # not the chat's composer
