@@ -92,7 +92,8 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
     files.insert(3, make_png(folder / "FAULT:500.png", color="black"))  # fails once upstream
     files.append(make_truncated_jpeg(folder / "broken.jpg"))  # cannot be opened at all
     replies = [f"Answer number {n}: a picture." for n in range(1, 11)]
-    upstream.script(*(Reply(content=text) for text in replies))
+    # About a second per answer, three at a time: the page shows the job part-way.
+    upstream.script(*(Reply(content=text, chunk_size=4, delay_s=0.12) for text in replies))
 
     page = open_page(browser, server.url)
     page.click("#batch-tab-button")
@@ -105,7 +106,18 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
     page.fill("#batch-prompt textarea", PROMPT)
     page.click("#batch-start")
 
-    # The progress reaches the end: 8 answered, the FAULT file and the corrupt one failed.
+    # The table fills in as rows finish (the timer's updates), then the progress reaches the
+    # end: 8 answered, the FAULT file and the corrupt one failed.
+    partway: list[list[str]] = []
+
+    def finished() -> bool:
+        states = [r["state"] for r in table_rows(page)]
+        if "done" in states and ("pending" in states or "running" in states):
+            partway.append(states)
+        return progress(page).get("state") == "done"
+
+    wait_until(finished, 60, lambda: f"progress is {progress(page)}")
+    assert partway, "the table never showed some rows answered and others still to come"
     done = wait_for_progress(page, state="done", remaining="0")
     assert (done["total"], done["done"], done["failed"]) == ("10", "8", "2")
     bar = page.locator("#batch-progress .bp-bar")
