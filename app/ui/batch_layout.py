@@ -50,7 +50,6 @@ class BatchView:
     job_id: str | None = None
     seen: tuple | None = None  # (state, counts) when the table was last rendered
     progress: str = ""  # the progress block last sent
-    listed: tuple | None = None  # (state, counts) of the jobs when the list was last rendered
     timezone: str | None = None
 
 

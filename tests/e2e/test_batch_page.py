@@ -167,6 +167,12 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
     )
     assert header[:3] and len(set(header)) == len(header)
 
+    # A finished job is not polled: the timer stopped.
+    joins: list[str] = []
+    page.on("request", lambda r: joins.append(r.url) if "queue/join" in r.url else None)
+    time.sleep(2.5)
+    assert joins == []
+
     # The job is listed with its state; the JSONL download has one line per file.
     job_row = page.locator("#batch-jobs .job-row")
     assert job_row.count() == 1 and job_row.get_attribute("data-state") == "done"
