@@ -504,6 +504,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "batch.col.tokens": ("Tokens in / out", "输入 / 输出 tokens"),
     "batch.mark.not_json": ("Not valid JSON", "不是有效的 JSON"),
     "batch.video": ("Video", "视频"),
+    "batch.more_rows": (
+        "Showing the first {shown} of {total} files here; the downloads hold them all.",
+        "此处显示前 {shown} 个文件（共 {total} 个），下载的文件包含全部结果。",
+    ),
     # -- the page: model services panel ---------------------------------------------------------
     "banner.stepfun_unconfigured": (
         "**StepFun cloud**: not configured. Put `STEP_API_KEY=...` in `.env` and restart (Step "

@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # the records are built by the `batch` branch (app/batch/reco
 FINISHED_STATES = ("done", "cancelled")
 FIELD_COLUMNS_MAX = 12  # a structured answer with more top-level keys keeps them in the answer
 FIELD_CHARS_MAX = 160  # a nested value (a list of items) shown as compact JSON, clipped
+# The table is sent whole whenever a row finishes: bounded, so a job of thousands of files does
+# not send megabytes every second (the downloads hold every row and every answer in full).
+TABLE_ROWS_MAX = 200
+ANSWER_CHARS_MAX = 1500
 
 
 def _value(state: Any) -> str:
@@ -160,6 +164,8 @@ def results_table(job: Job | None, rows: list[JobRow], lang: str) -> str:
     whose answer is not JSON is marked), the time it took and the tokens it used."""
     if job is None:
         return ""
+    total = len(rows)
+    rows = rows[:TABLE_ROWS_MAX]
     columns = field_columns(rows)
     label = {key: t(f"batch.col.{key}", lang) for key in ("file", "status", "answer", "time")}
     label["tokens"] = t("batch.col.tokens", lang)
@@ -181,7 +187,10 @@ def results_table(job: Job | None, rows: list[JobRow], lang: str) -> str:
         if state == "failed" and row.error:
             answer = f'<div class="row-error">{esc(render_record(row.error, lang))}</div>'
         else:
-            answer = f'<div class="answer-text">{esc(row.answer)}</div>' if row.answer else ""
+            text = row.answer
+            if len(text) > ANSWER_CHARS_MAX:
+                text = text[: ANSWER_CHARS_MAX - 1] + "…"
+            answer = f'<div class="answer-text">{esc(text)}</div>' if text else ""
         fields = row.fields if isinstance(row.fields, dict) else {}
         cells = "".join(
             f'<td class="c-field" data-label="{esc(column)}">'
@@ -202,9 +211,14 @@ def results_table(job: Job | None, rows: list[JobRow], lang: str) -> str:
             f'<td class="c-tokens" data-label="{esc(label["tokens"])}">{esc(_tokens(row))}</td>'
             f"</tr>"
         )
+    more = (
+        f'<p class="batch-more">{esc(t("batch.more_rows", lang, shown=len(rows), total=total))}</p>'
+        if total > len(rows)
+        else ""
+    )
     return (
         f'<div class="batch-table-wrap"><table class="batch-table" data-job="{esc(job.id)}">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
     )
 
 

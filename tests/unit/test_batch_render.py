@@ -189,6 +189,16 @@ def test_names_and_answers_are_escaped():
     assert "<b>t</b>" not in br.progress_html(make_job(title="<b>t</b>"), EN, NOW)
 
 
+def test_a_large_job_shows_a_bounded_table_and_says_the_downloads_hold_the_rest():
+    rows = [make_row(i, answer="word " * 1000) for i in range(br.TABLE_ROWS_MAX + 50)]
+    html = br.results_table(make_job(), rows, EN)
+    assert html.count('class="batch-row') == br.TABLE_ROWS_MAX
+    assert f"first {br.TABLE_ROWS_MAX} of {br.TABLE_ROWS_MAX + 50} files" in text_of(html)
+    assert "word " * 200 in html and "word " * 400 not in html  # long answers clipped
+    small = br.results_table(make_job(), rows[:3], EN)
+    assert "batch-more" not in small
+
+
 def test_no_job_renders_nothing():
     assert br.results_table(None, [], EN) == ""
     assert br.downloads_html(None, EN) == ""
