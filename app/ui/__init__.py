@@ -30,5 +30,5 @@ def build_ui(services: Services) -> gr.Blocks:
         ui = render_layout()
         chat = ChatHandlers(services, ui)
         wire(ui, chat, SidebarHandlers(services, chat), demo)
-        wire_batch(ui.batch, BatchHandlers(services, ui.batch), ui.timezone, demo)
+        wire_batch(ui.batch, BatchHandlers(services, ui.batch), ui.timezone)
     return demo

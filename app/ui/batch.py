@@ -123,13 +123,17 @@ class BatchHandlers:
             **self.model_controls(model_id, effort, tpl.detail, lang),
         }
 
-    # -- page load --------------------------------------------------------------------------------
-    def load(self, view: BatchView, timezone: str | None, request: gr.Request) -> dict:
-        """The form in the page's language, this owner's jobs, and the newest one opened (a
-        job keeps running while no page shows it)."""
+    # -- the tab shown ----------------------------------------------------------------------------
+    def opened(self, view: BatchView, timezone: str | None, request: gr.Request) -> dict:
+        """The tab shown: the first time, the form in the page's language and the newest job
+        (a job keeps running while no page shows it); every time, the job and the list as they
+        are now. Nothing of this runs for a page that never opens the tab."""
         owner, lang = request_owner(request), request_language(request)
-        view.timezone = timezone if isinstance(timezone, str) else None
-        update = self.form(lang)
+        first = not view.opened
+        view.opened = True
+        if isinstance(timezone, str) and timezone:
+            view.timezone = timezone
+        update = self.form(lang) if first else {}
         if self.service is None:
             return {
                 **update,
@@ -138,7 +142,8 @@ class BatchHandlers:
                 self.ui.notice: batch_render.notice(t("batch.unavailable", lang)),
             }
         jobs = self.service.jobs(owner)
-        view.job_id = jobs[0].id if jobs else None
+        if first or (view.job_id is not None and self.service.job(owner, view.job_id) is None):
+            view.job_id = jobs[0].id if jobs else None
         return {**update, **self._show(owner, view, lang, jobs=jobs)}
 
     # -- showing a job ----------------------------------------------------------------------------

@@ -51,10 +51,12 @@ class BatchView:
     seen: tuple | None = None  # (state, counts) when the table was last rendered
     progress: str = ""  # the progress block last sent
     timezone: str | None = None
+    opened: bool = False  # the tab was shown once: its form is filled in
 
 
 @dataclass
 class BatchLayout:
+    tab: gr.Tab
     view: gr.State
     timer: gr.Timer
     files: gr.File
@@ -77,10 +79,13 @@ class BatchLayout:
 
 
 def render_batch_layout() -> BatchLayout:
-    """Builds the Batch tab's components inside the current Blocks (inside its Tab)."""
+    """Builds the Batch tab and its components inside the current Tabs."""
     view = gr.State(BatchView())
     timer = gr.Timer(TICK_S, active=False)
-    with gr.Row(elem_id="batch", equal_height=False):
+    with (
+        gr.Tab(L("batch.ui.tab"), id="batch", elem_id="batch-tab", scale=1) as tab,
+        gr.Row(elem_id="batch", equal_height=False),
+    ):
         with gr.Column(scale=0, min_width=300, elem_id="batch-form"):
             files = gr.File(
                 label=L("batch.ui.files"),
@@ -138,6 +143,7 @@ def render_batch_layout() -> BatchLayout:
                     downloads = gr.HTML(elem_id="batch-downloads", min_height=0)
                 results = gr.HTML(elem_id="batch-results", js_on_load=RESULTS_JS)
     return BatchLayout(
+        tab=tab,
         view=view,
         timer=timer,
         files=files,

@@ -16,9 +16,7 @@ SHOW_JOB_JS = """() => { if (window.innerWidth <= 768)
   setTimeout(() => document.querySelector('#batch-view')?.scrollIntoView({behavior: 'smooth'}), 300); }"""
 
 
-def wire_batch(
-    ui: BatchLayout, batch: BatchHandlers, timezone: gr.Textbox, demo: gr.Blocks
-) -> None:
+def wire_batch(ui: BatchLayout, batch: BatchHandlers, timezone: gr.Textbox) -> None:
     job_view = [
         ui.view,
         ui.intro,
@@ -34,8 +32,9 @@ def wire_batch(
     form = [ui.template, ui.prompt, ui.model, ui.badges, ui.effort, ui.detail]
     model_controls = [ui.model, ui.badges, ui.effort, ui.detail]
 
-    demo.load(
-        batch.load,
+    # Filled in when the tab is first shown, not at page load: the chat's load stays as it was.
+    ui.tab.select(
+        batch.opened,
         [ui.view, timezone],
         [*job_view, *form, ui.start, ui.notice],
         js=TIMEZONE_JS,

@@ -185,8 +185,7 @@ def render_layout() -> Layout:
     with gr.Tabs(elem_id="tabs", selected="chat") as tabs:
         with gr.Tab(L("batch.ui.tab_chat"), id="chat", elem_id="chat-tab", scale=1):
             chat = _render_chat()
-        with gr.Tab(L("batch.ui.tab"), id="batch", elem_id="batch-tab", scale=1):
-            batch = render_batch_layout()
+        batch = render_batch_layout()  # its own Tab
     return Layout(
         state=state,
         draft_tag=draft_tag,

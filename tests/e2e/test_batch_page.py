@@ -182,16 +182,8 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
 
 
 def batch_load(page: RawPage) -> dict:
-    """The Batch tab's own page-load event (the page has two; RawPage runs the chat's)."""
-    jobs = page.component_id("batch-jobs")
-    (dependency,) = [
-        d
-        for d in page.config["dependencies"]
-        if [0, "load"] in d["targets"] and jobs in d["outputs"] and d.get("backend_fn", True)
-    ]
-    outputs = page.call(dependency["id"], [None] * len(dependency["inputs"]), trigger_id=0)
-    names = {component: name for name, component in page._ids.items()}
-    return {names.get(c, c): v for c, v in zip(dependency["outputs"], outputs, strict=False)}
+    """What the Batch tab shows when it is opened (its `select` event)."""
+    return page.trigger("batch-tab", "select")
 
 
 def _job_id(outputs: dict) -> str:
