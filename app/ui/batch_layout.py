@@ -80,68 +80,70 @@ class BatchLayout:
 
 def render_batch_layout() -> BatchLayout:
     """Builds the Batch tab and its components inside the current Tabs."""
-    view = gr.State(BatchView())
-    timer = gr.Timer(TICK_S, active=False)
-    with (
-        gr.Tab(L("batch.ui.tab"), id="batch", elem_id="batch-tab", scale=1) as tab,
-        gr.Row(elem_id="batch", equal_height=False),
-    ):
-        with gr.Column(scale=0, min_width=300, elem_id="batch-form"):
-            files = gr.File(
-                label=L("batch.ui.files"),
-                file_count="multiple",
-                file_types=BATCH_FILES,
-                elem_id="batch-files",
-                height=170,
-            )
-            template = gr.Dropdown(
-                label=L("batch.ui.template"),
-                elem_id="batch-template",
-                choices=[],
-                interactive=True,
-                allow_custom_value=True,  # the handler checks it; no Gradio error toast
-            )
-            prompt = gr.Textbox(
-                label=L("batch.ui.prompt"), elem_id="batch-prompt", lines=3, max_lines=6
-            )
-            with gr.Row(elem_id="batch-model-row", equal_height=False):
-                with gr.Column(min_width=0, elem_id="batch-model-column"):
-                    model = gr.Dropdown(
-                        label=L("ui.model"),
-                        elem_id="batch-model",
-                        choices=[],
-                        interactive=True,
-                        allow_custom_value=True,
-                    )
-                    badges = gr.HTML(elem_id="batch-badges", min_height=0)
-                with gr.Column(min_width=0, elem_id="batch-effort-column"):
-                    effort = gr.Radio(
-                        label=L("ui.effort"), elem_id="batch-effort", choices=[], visible=False
-                    )
-            detail = gr.Radio(
-                label=L("ui.detail"), elem_id="batch-detail", choices=[], info=L("ui.detail.info")
-            )
-            notice = gr.HTML(elem_id="batch-notice")
-            start = gr.Button(L("batch.ui.start"), variant="primary", elem_id="batch-start")
-            gr.Markdown(L("batch.ui.jobs"), elem_id="batch-jobs-title")
-            jobs = gr.HTML(elem_id="batch-jobs", js_on_load=JOBS_JS)
-        with gr.Column(scale=1, min_width=0, elem_id="batch-view"):
-            intro = gr.Markdown(L("batch.ui.intro"), elem_id="batch-intro")
-            with gr.Column(visible=False, elem_id="batch-job") as job_panel:
-                progress = gr.HTML(elem_id="batch-progress")
-                with gr.Row(elem_id="batch-actions"):
-                    retry = gr.Button(
-                        L("batch.ui.retry"), size="sm", elem_id="batch-retry", visible=False
-                    )
-                    cancel = gr.Button(
-                        L("batch.ui.cancel"),
-                        size="sm",
-                        variant="stop",
-                        elem_id="batch-cancel",
-                        visible=False,
-                    )
-                    downloads = gr.HTML(elem_id="batch-downloads", min_height=0)
-                results = gr.HTML(elem_id="batch-results", js_on_load=RESULTS_JS)
+    with gr.Tab(L("batch.ui.tab"), id="batch", elem_id="batch-tab", scale=1) as tab:
+        # Inside the Tab: anything placed directly in the Tabs would show as a tab of its own.
+        view = gr.State(BatchView())
+        timer = gr.Timer(TICK_S, active=False)
+        with gr.Row(elem_id="batch", equal_height=False):
+            with gr.Column(scale=0, min_width=300, elem_id="batch-form"):
+                files = gr.File(
+                    label=L("batch.ui.files"),
+                    file_count="multiple",
+                    file_types=BATCH_FILES,
+                    elem_id="batch-files",
+                    height=170,
+                )
+                template = gr.Dropdown(
+                    label=L("batch.ui.template"),
+                    elem_id="batch-template",
+                    choices=[],
+                    interactive=True,
+                    allow_custom_value=True,  # the handler checks it; no Gradio error toast
+                )
+                prompt = gr.Textbox(
+                    label=L("batch.ui.prompt"), elem_id="batch-prompt", lines=3, max_lines=6
+                )
+                with gr.Row(elem_id="batch-model-row", equal_height=False):
+                    with gr.Column(min_width=0, elem_id="batch-model-column"):
+                        model = gr.Dropdown(
+                            label=L("ui.model"),
+                            elem_id="batch-model",
+                            choices=[],
+                            interactive=True,
+                            allow_custom_value=True,
+                        )
+                        badges = gr.HTML(elem_id="batch-badges", min_height=0)
+                    with gr.Column(min_width=0, elem_id="batch-effort-column"):
+                        effort = gr.Radio(
+                            label=L("ui.effort"), elem_id="batch-effort", choices=[], visible=False
+                        )
+                detail = gr.Radio(
+                    label=L("ui.detail"),
+                    elem_id="batch-detail",
+                    choices=[],
+                    info=L("ui.detail.info"),
+                )
+                notice = gr.HTML(elem_id="batch-notice")
+                start = gr.Button(L("batch.ui.start"), variant="primary", elem_id="batch-start")
+                gr.Markdown(L("batch.ui.jobs"), elem_id="batch-jobs-title")
+                jobs = gr.HTML(elem_id="batch-jobs", js_on_load=JOBS_JS)
+            with gr.Column(scale=1, min_width=0, elem_id="batch-view"):
+                intro = gr.Markdown(L("batch.ui.intro"), elem_id="batch-intro")
+                with gr.Column(visible=False, elem_id="batch-job") as job_panel:
+                    progress = gr.HTML(elem_id="batch-progress")
+                    with gr.Row(elem_id="batch-actions"):
+                        retry = gr.Button(
+                            L("batch.ui.retry"), size="sm", elem_id="batch-retry", visible=False
+                        )
+                        cancel = gr.Button(
+                            L("batch.ui.cancel"),
+                            size="sm",
+                            variant="stop",
+                            elem_id="batch-cancel",
+                            visible=False,
+                        )
+                        downloads = gr.HTML(elem_id="batch-downloads", min_height=0)
+                    results = gr.HTML(elem_id="batch-results", js_on_load=RESULTS_JS)
     return BatchLayout(
         tab=tab,
         view=view,

@@ -257,6 +257,8 @@ DROP_JS = """async (bytes) => {
 
 def test_files_dropped_anywhere_on_the_batch_tab_go_to_its_drop_zone(page, tmp_path):
     picture = make_png(tmp_path / "dropped.png").read_bytes()
+    tabs = page.locator("#tabs .tab-container:not(.visually-hidden) > button:visible")
+    assert tabs.all_inner_texts() == ["Chat", "Batch"]  # two tabs, nothing else in the bar
     page.click("#batch-tab-button")
     page.evaluate(DROP_JS, list(picture))
     wait_until(lambda: page.locator("#batch-files tr.file").count() == 1, 20)
