@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER_S = 10.0
 MAX_RETRY_AFTER_S = 120.0
 RATE_LIMITED = 429
+# With nothing to wake it, the dispatcher still looks for work this often: rows another process
+# put back (a retry written to the same database) and any wake-up that was missed.
+IDLE_POLL_S = 2.0
 
 
 def retry_wait(exc: BackendError) -> float:
@@ -116,7 +119,8 @@ class BatchRunner:
             except Exception:  # the store failed (disk full?): try again shortly, never die
                 log.exception("batch dispatcher failed; retrying")
                 wake_at = time.time() + 5
-            timeout = None if wake_at is None else max(0.05, wake_at - time.time())
+            timeout = IDLE_POLL_S if wake_at is None else min(IDLE_POLL_S, wake_at - time.time())
+            timeout = max(0.05, timeout)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
