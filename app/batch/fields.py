@@ -14,6 +14,7 @@ from typing import Any
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)```", re.S)
 _DECODER = json.JSONDecoder()
+MAX_STARTS = 200  # brackets tried as the start of bare JSON (bounds the work on long answers)
 
 
 def _candidates(answer: str) -> list[str]:
@@ -29,9 +30,10 @@ def extract_json(answer: str) -> Any | None:
             continue
         if isinstance(value, dict | list):
             return value
-    for index, char in enumerate(answer):
-        if char not in "{[":
-            continue
+    starts = (index for index, char in enumerate(answer) if char in "{[")
+    for tried, index in enumerate(starts):
+        if tried >= MAX_STARTS:
+            break
         try:
             value, _end = _DECODER.raw_decode(answer, index)
         except ValueError:

@@ -66,7 +66,7 @@ def wire(ui: Layout, chat: ChatHandlers, sidebar: SidebarHandlers, demo: gr.Bloc
         js=TIMEZONE_JS,
         **QUIET,
     )
-    loaded.then(None, None, [ui.saved_draft], js=READ_DRAFT_JS, **PRIVATE).then(
+    loaded.then(None, [ui.draft_tag], [ui.saved_draft], js=READ_DRAFT_JS, **PRIVATE).then(
         chat.restore_draft, [ui.saved_draft], [ui.composer], **QUIET
     )
     ui.composer.change(None, [ui.composer, ui.draft_tag], None, js=SAVE_DRAFT_JS, **PRIVATE)

@@ -25,6 +25,9 @@ def open_page(browser, url: str, context=None):
     page.set_default_timeout(20_000)
     page.goto(url)
     page.wait_for_selector("#composer textarea")
+    # The page's load chain has run: it ends by reading the draft kept in the browser, and only
+    # then does the page save drafts (see READ_DRAFT_JS in app/ui/assets).
+    page.wait_for_function("window.vlmDraftRead === true")
     return page
 
 

@@ -45,19 +45,26 @@ HEAD = f"<style>{(HERE / 'page.css').read_text(encoding='utf-8')}</style>"
 PAGE_JS = (
     (HERE / "page.js")
     .read_text(encoding="utf-8")
+    .replace("__DRAFT_KEY__", json.dumps(DRAFT_KEY))
     .replace("__STRINGS__", json.dumps({EN: _words(EN), ZH: _words(ZH)}, ensure_ascii=False))
 )
 
 TIMEZONE_JS = "(state, zone) => [state, Intl.DateTimeFormat().resolvedOptions().timeZone || '']"
 
+# A draft is saved on every change once the saved one has been read back: the composer's first
+# changes after a reload (its empty start, the load's update) must not overwrite the draft kept
+# across the restart before it is restored.
 SAVE_DRAFT_JS = f"""(value, tag) => {{
   try {{
-    if (tag) localStorage.setItem("{DRAFT_KEY}", JSON.stringify({{
+    if (tag && window.vlmDraftRead) localStorage.setItem("{DRAFT_KEY}", JSON.stringify({{
       tag, text: (value && value.text) || "",
       files: ((value && value.files) || []).map((f) => f.path).filter(Boolean)}}));
   }} catch (e) {{}}
 }}"""
 
-READ_DRAFT_JS = f"""() => {{
+# Also tells page.js whose draft it keeps as it is typed (see "the draft" there).
+READ_DRAFT_JS = f"""(tag) => {{
+  window.vlmDraftTag = tag;
+  window.vlmDraftRead = true;
   try {{ return localStorage.getItem("{DRAFT_KEY}") || ""; }} catch (e) {{ return ""; }}
 }}"""

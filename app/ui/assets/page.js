@@ -46,6 +46,20 @@
   setInterval(checkServer, 3000);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) checkServer(); });
 
+  // -- the draft is kept in this browser as it is typed, also while the server is unreachable (then
+  // Gradio runs no events, not even the composer's own save); its files are those of the last
+  // composer value Gradio saved. Whose draft it is comes from the page's load (READ_DRAFT_JS).
+  const DRAFT_KEY = __DRAFT_KEY__;
+  document.addEventListener("input", (event) => {
+    const tag = window.vlmDraftTag;
+    if (!tag || !event.target.closest("#composer textarea")) return;
+    try {
+      const saved = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null");
+      const files = saved && saved.tag === tag && Array.isArray(saved.files) ? saved.files : [];
+      localStorage.setItem(DRAFT_KEY, JSON.stringify({ tag, text: event.target.value, files }));
+    } catch (e) {}
+  });
+
   // -- the sidebar: open on a wide screen; a drawer on a phone ------------------------------------
   const openSidebarOnWideScreens = () => {
     const sidebar = document.querySelector("#sidebar");
