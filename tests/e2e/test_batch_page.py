@@ -180,6 +180,14 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
         page.click("#batch-downloads a[data-format=jsonl]")
     assert len(download.value.path().read_text().splitlines()) == 10
 
+    # After a reload the tab opens on the job again, and picking it in the list shows it.
+    page.reload()
+    page.click("#batch-tab-button")
+    wait_for_progress(page, state="done", done="9", failed="1")
+    page.click("#batch-jobs .job-row")
+    wait_until(lambda: len(table_rows(page)) == 10)
+    assert page.locator("#batch-jobs .job-row.selected").count() == 1
+
 
 def batch_load(page: RawPage) -> dict:
     """What the Batch tab shows when it is opened (its `select` event)."""
