@@ -9,6 +9,9 @@
     └──────────────────────┘
 On a phone the sidebar is a drawer over the chat, opened from its button and closed when a
 conversation is picked; the header is one compact row.
+
+The chat is the first of two tabs (Chat, Batch) to the right of the sidebar; the Batch tab's
+components are in ui/batch_layout.py.
 """
 
 from __future__ import annotations
