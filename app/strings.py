@@ -478,10 +478,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "每个文件单独得到一个回答，结果汇总成表格，可下载为 CSV 或 JSONL。关闭页面后任务仍会继续运行。",
     ),
     "batch.no_jobs": ("No batch jobs yet.", "还没有批量任务。"),
-    "batch.unavailable": (
-        "Batch jobs are not available on this server.",
-        "此服务器未启用批量任务。",
-    ),
     "batch.not_found": ("This job is not there any more.", "该任务已不存在。"),
     "batch.download_csv": ("Download CSV", "下载 CSV"),
     "batch.download_jsonl": ("Download JSONL", "下载 JSONL"),

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 
+from app.batch.records import Job
+from app.batch.service import BatchService
 from app.core import TurnRejected
 from app.gradio_adapter import event_payload
 from app.i18n import Problem, t
@@ -23,9 +25,6 @@ from app.templates import template, templates
 from app.ui import batch_render, render
 from app.ui.batch_layout import BatchLayout, BatchView
 from app.ui.page_input import batch_files, request_language, request_owner
-
-if TYPE_CHECKING:
-    from app.batch.records import Job
 
 # A batch asks about one file at a time: a template about two images at once does not fit.
 NOT_FOR_BATCH = {"compare"}
@@ -46,9 +45,8 @@ class BatchHandlers:
         self.ui = ui
 
     @property
-    def service(self):
-        """The BatchService (None on a server built without one: the tab then says so)."""
-        return getattr(self.services, "batch", None)
+    def service(self) -> BatchService:
+        return self.services.batch
 
     # -- the form -------------------------------------------------------------------------------
     def model_controls(
@@ -134,13 +132,6 @@ class BatchHandlers:
         if isinstance(timezone, str) and timezone:
             view.timezone = timezone
         update = self.form(lang) if first else {}
-        if self.service is None:
-            return {
-                **update,
-                self.ui.view: view,
-                self.ui.start: gr.update(interactive=False),
-                self.ui.notice: batch_render.notice(t("batch.unavailable", lang)),
-            }
         jobs = self.service.jobs(owner)
         if first or (view.job_id is not None and self.service.job(owner, view.job_id) is None):
             view.job_id = jobs[0].id if jobs else None
@@ -197,8 +188,6 @@ class BatchHandlers:
     def open_job(self, view: BatchView, event: gr.EventData, request: gr.Request) -> dict:
         """A job picked in the list (its id from the client: looked up as this owner's)."""
         owner, lang = request_owner(request), request_language(request)
-        if self.service is None:
-            return {self.ui.view: view}
         job_id = event_payload(event).get("id")
         job = self.service.job(owner, job_id) if isinstance(job_id, str) else None
         if job is None:
@@ -211,7 +200,7 @@ class BatchHandlers:
         """While a job runs: one read of the job; its rows only when a count or its state
         changed; the timer stops once the job has finished."""
         owner, lang = request_owner(request), request_language(request)
-        if self.service is None or view.job_id is None:
+        if view.job_id is None:
             return {self.ui.view: view, self.ui.timer: gr.Timer(active=False)}
         return self._show(owner, view, lang, force=False)
 
@@ -231,8 +220,6 @@ class BatchHandlers:
         task, and the model settings; the job then runs in the server, page open or not."""
         owner, lang = request_owner(request), request_language(request)
         ui = self.ui
-        if self.service is None:
-            return {ui.notice: batch_render.notice(t("batch.unavailable", lang))}
         try:
             chosen = await asyncio.to_thread(batch_files, files, owner, self.services.store)
             if not chosen:
@@ -255,14 +242,14 @@ class BatchHandlers:
 
     async def retry(self, view: BatchView, request: gr.Request) -> dict:
         owner, lang = request_owner(request), request_language(request)
-        if self.service is None or view.job_id is None:
+        if view.job_id is None:
             return {self.ui.view: view}
         job = await self.service.retry_failed(owner, view.job_id)
         return await asyncio.to_thread(self._show, owner, view, lang, job=job)
 
     async def cancel(self, view: BatchView, request: gr.Request) -> dict:
         owner, lang = request_owner(request), request_language(request)
-        if self.service is None or view.job_id is None:
+        if view.job_id is None:
             return {self.ui.view: view}
         job = await self.service.cancel(owner, view.job_id)
         return await asyncio.to_thread(self._show, owner, view, lang, job=job)

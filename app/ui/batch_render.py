@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
+from app.batch.records import Job, JobRow
 from app.i18n import ZH, render_record, t
 from app.templates import template
 from app.ui.render import duration, esc, zone
-
-if TYPE_CHECKING:  # the records are built by the `batch` branch (app/batch/records.py)
-    from app.batch.records import Job, JobRow
 
 FINISHED_STATES = ("done", "cancelled")
 FIELD_COLUMNS_MAX = 12  # a structured answer with more top-level keys keeps them in the answer

@@ -69,8 +69,8 @@ def build_download_router(services: Services, owners: OwnerResolver) -> APIRoute
     async def batch_results(job_id: str, fmt: str, request: Request) -> Response:
         """A batch job's results as CSV (in the asker's language, Excel-ready) or JSONL."""
         owner = owners(request.scope)
-        service = getattr(services, "batch", None)
-        if owner is None or service is None or fmt not in BATCH_FORMATS:
+        service = services.batch
+        if owner is None or fmt not in BATCH_FORMATS:
             return not_found()
         if fmt == "csv":
             lang = language_of(request.headers.get("accept-language"))
