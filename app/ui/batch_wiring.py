@@ -57,6 +57,8 @@ def wire_batch(ui: BatchLayout, batch: BatchHandlers, timezone: gr.Textbox) -> N
         **QUIET,
     ).then(None, None, None, js=SHOW_JOB_JS, **PRIVATE)
     ui.jobs.job(batch.open_job, [ui.view], job_view, **QUIET)
-    ui.timer.tick(batch.tick, [ui.view], job_view, **QUIET)
+    # Outside the queue: a tick is one store read, and open pages' ticks must never fill the
+    # queue that questions and answers wait in (its size is bounded).
+    ui.timer.tick(batch.tick, [ui.view], job_view, queue=False, **QUIET)
     ui.retry.click(batch.retry, [ui.view], job_view, **QUIET)
     ui.cancel.click(batch.cancel, [ui.view], job_view, **QUIET)
