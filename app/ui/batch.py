@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.batch.records import Job
+from app.batch.records import Job, JobRow
 from app.batch.service import BatchService
 from app.core import TurnRejected
 from app.gradio_adapter import event_payload
@@ -33,6 +33,13 @@ ACTIVE = ("queued", "running", "cancelling")
 
 def _state(job: Job) -> str:
     return str(getattr(job.state, "value", job.state))
+
+
+def _retryable(row: JobRow) -> bool:
+    """A failed row that can run again: its file was stored (or it is an API line); a file that
+    could not be read stays failed, so Retry is not offered for it alone."""
+    failed = str(getattr(row.state, "value", row.state)) == "failed"
+    return failed and (row.media_sha is not None or row.request is not None)
 
 
 def _signature(job: Job) -> tuple:
@@ -172,7 +179,7 @@ class BatchHandlers:
                     ui.job_panel: gr.update(visible=job is not None),
                     ui.results: batch_render.results_table(job, rows, lang),
                     ui.downloads: batch_render.downloads_html(job, lang),
-                    ui.retry: gr.update(visible=bool(job and job.counts.failed) and not running),
+                    ui.retry: gr.update(visible=not running and any(map(_retryable, rows))),
                     ui.cancel: gr.update(visible=running and _state(job) != "cancelling"),
                     ui.timer: gr.Timer(active=running),
                 }

@@ -153,6 +153,7 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
         "request",
         lambda r: calls.append(r.url) if r.method == "POST" and "/gradio_api/" in r.url else None,
     )
+    assert page.locator("#batch-retry").is_visible()
     page.click("#batch-retry")
     after = wait_for_progress(page, state="done", done="9", failed="1", remaining="0")
     assert len(calls) >= 2, calls  # the click, then the timer's ticks while the row ran
@@ -162,6 +163,7 @@ def test_ten_files_one_failing_once_and_one_corrupt_then_retry_and_csv(
     assert by_name["FAULT:500.png"]["state"] == "done"
     assert by_name["FAULT:500.png"]["answer"] == given["FAULT:500.png"]
     assert by_name["broken.jpg"]["state"] == "failed"
+    assert page.locator("#batch-retry").is_hidden()  # a damaged file cannot be sent again
     sent = [question_text(b) for b in upstream.chat_requests()]
     assert len(sent) == 10 and sent.count("Describe FAULT:500.png") == 2  # no row sent twice
     assert not any("broken.jpg" in text for text in sent)
