@@ -192,7 +192,10 @@ class BatchApi:
         window = body.get("completion_window")
         if window not in COMPLETION_WINDOWS:
             raise ApiError(
-                400, "completion_window must be '24h'.", code="invalid_request", param="completion_window"
+                400,
+                "completion_window must be '24h'.",
+                code="invalid_request",
+                param="completion_window",
             )
         metadata = check_metadata(body.get("metadata"))
         file = await self._owned_file(owner, input_file_id)
