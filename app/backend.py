@@ -18,9 +18,11 @@ Real servers differ, and each difference is handled here once:
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -66,7 +68,8 @@ class BackendError(Problem):
     """A failure talking to a model backend, worded for a person (a string-table key).
 
     `kind` is stable for programs (the HTTP API's error code), `retryable` says whether the
-    same request may succeed later, `status` is the upstream HTTP status if there was one.
+    same request may succeed later, `status` is the upstream HTTP status if there was one,
+    `retry_after` the seconds a 429/503 asked to wait (its `Retry-After` header), if it said.
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class BackendError(Problem):
         status: int | None = None,
         retryable: bool = True,
         upstream_message: str | None = None,
+        retry_after: float | None = None,
         **params: Any,
     ):
         super().__init__(key, **params)
@@ -85,6 +89,7 @@ class BackendError(Problem):
         self.status = status
         self.retryable = retryable
         self.upstream_message = upstream_message
+        self.retry_after = retry_after
 
     @property
     def message(self) -> str:
@@ -169,6 +174,25 @@ def _error_text(body: Any) -> str | None:
             return clean(error.get("message") or error.get("detail"))
         return clean(error)
     return clean(body)
+
+
+def retry_after_of(headers: Any) -> float | None:
+    """Seconds from a `Retry-After` header (a number, or an HTTP date), or `retry-after-ms`."""
+    if headers is None:
+        return None
+    millis = headers.get("retry-after-ms")
+    with contextlib.suppress(TypeError, ValueError):
+        if millis is not None:
+            return max(0.0, float(millis) / 1000)
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, float(raw))
+    with contextlib.suppress(TypeError, ValueError, IndexError):
+        when = email.utils.parsedate_to_datetime(raw)
+        return max(0.0, when.timestamp() - time.time())
+    return None
 
 
 def host_of(url: str) -> str:
@@ -326,7 +350,9 @@ class BackendClient:
         if isinstance(exc, openai.APIConnectionError):
             return BackendError("connection", "backend.unreachable", where=where)
         if isinstance(exc, openai.APIStatusError):
-            return error_for(exc.status_code, _error_text(exc.body) or clean(exc.message), where)
+            error = error_for(exc.status_code, _error_text(exc.body) or clean(exc.message), where)
+            error.retry_after = retry_after_of(getattr(exc.response, "headers", None))
+            return error
         if isinstance(exc, (httpx.HTTPError, openai.APIError, ValueError)):
             return BackendError("dropped", "backend.dropped", where=where)
         raise exc

@@ -40,6 +40,7 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     models_file: Path | None = None
     concurrency: int = 64
+    batch_concurrency: int = 3  # batch rows in flight at once, all jobs together
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
     max_retries: int = 2
@@ -227,6 +228,7 @@ def load_settings(
         api_keys=_csv(_text(env, "WEBUI_API_KEYS")),
         models_file=models_file,
         concurrency=_int(env, "WEBUI_CONCURRENCY", 64, 1, 4096),
+        batch_concurrency=_int(env, "WEBUI_BATCH_CONCURRENCY", 3, 1, 256),
         connect_timeout=_float(env, "WEBUI_CONNECT_TIMEOUT", 10.0, 0.1, 600),
         read_timeout=_float(env, "WEBUI_READ_TIMEOUT", 300.0, 1, 3600),
         max_retries=_int(env, "WEBUI_MAX_RETRIES", 2, 0, 10),

@@ -34,10 +34,12 @@ def create_app(services: Services) -> tuple[FastAPI, StreamCloser]:
         services.monitor.start()
         services.janitor.start()
         await services.monitor.wait_first_check(timeout=3.0)
+        await services.batch.start()
         log.info("serving on http://%s:%d", settings.host, settings.port)
         if settings.host in ("0.0.0.0", "::"):  # what to type in a browser
             log.info("open http://localhost:%d in a browser on this machine", settings.port)
         yield
+        await services.batch.stop()
         await services.janitor.stop()
         await services.monitor.stop()
         await services.backend.aclose()

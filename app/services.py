@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.backend import BackendClient
+from app.batch.service import BatchService
 from app.catalog import ModelRegistry
 from app.config import Settings
 from app.core import TurnCore
@@ -26,6 +27,7 @@ class Services:
     janitor: Janitor
     core: TurnCore
     engine: ChatEngine
+    batch: BatchService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -40,4 +42,7 @@ class Services:
         )
         core = TurnCore(settings, catalog, monitor, backend, library, store)
         engine = ChatEngine(settings, core, store, library, janitor)
-        return cls(settings, catalog, backend, monitor, store, library, janitor, core, engine)
+        batch = BatchService(settings, core, store, library, janitor)
+        return cls(
+            settings, catalog, backend, monitor, store, library, janitor, core, engine, batch
+        )

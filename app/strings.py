@@ -493,4 +493,42 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chatbot.submit": ("Send", "发送"),
     "chatbot.cancel": ("Cancel", "取消"),
     "common.loading": ("Loading…", "加载中…"),
+    # -- batch ----------------------------------------------------------------------------------
+    "batch.empty": (
+        "Add at least one image, video or zip of them first.",
+        "请先添加至少一张图片、一个视频，或包含它们的 zip 文件。",
+    ),
+    "batch.too_many": (
+        "{count} files is more than one batch takes ({limit}); split them into smaller batches.",
+        "共 {count} 个文件，超过了单个批量任务的上限（{limit}），请分成几批提交。",
+    ),
+    "batch.zip_unreadable": (
+        "{name} is not a zip file that can be opened.",
+        "无法打开 zip 文件 {name}。",
+    ),
+    "batch.not_json": (
+        "The answer holds no valid JSON; see the answer text.",
+        "回答中没有有效的 JSON，请查看回答原文。",
+    ),
+    "batch.request_invalid": (
+        "This line's request cannot be sent: {why}",
+        "这一行的请求无法发送：{why}",
+    ),
+    "batch.job.queued": ("Queued", "排队中"),
+    "batch.job.running": ("Running", "进行中"),
+    "batch.job.cancelling": ("Cancelling", "正在取消"),
+    "batch.job.cancelled": ("Cancelled", "已取消"),
+    "batch.job.done": ("Done", "已完成"),
+    "batch.row.pending": ("Waiting", "等待中"),
+    "batch.row.running": ("Running", "进行中"),
+    "batch.row.done": ("Done", "成功"),
+    "batch.row.failed": ("Failed", "失败"),
+    "batch.row.cancelled": ("Cancelled", "已取消"),
+    "batch.col.file": ("File", "文件"),
+    "batch.col.status": ("Status", "状态"),
+    "batch.col.answer": ("Answer", "回答"),
+    "batch.col.error": ("Error", "错误"),
+    "batch.col.seconds": ("Seconds", "用时（秒）"),
+    "batch.col.tokens_in": ("Tokens in", "输入 token"),
+    "batch.col.tokens_out": ("Tokens out", "输出 token"),
 }

@@ -27,7 +27,8 @@ chosen per fake (`fake.flavor = "vllm"`, back to "stepfun" on `reset()`) or per 
   event is `data: {"error": ...}` then `[DONE]`; GET /health answers 200, empty.
 
 Any question whose text holds `FAULT:<status>` (e.g. FAULT:500) fails once with that status,
-then is answered normally when asked again.
+then is answered normally when asked again. `fake.rate_limit_next(n, retry_after_s)` answers
+the next n chat requests 429 with a `Retry-After` header.
 
     with FakeUpstream() as fake:
         fake.script(Reply(content="Hi", thinking="hmm"), Reply(status=429))
@@ -143,6 +144,8 @@ class _State:
     health_status: int = 200
     waiting: int = 0  # llamacpp: requests queued for the model
     faulted: set[str] = field(default_factory=set)  # FAULT:<status> questions already failed
+    rate_limited: int = 0  # chat requests still to answer 429 (`rate_limit_next`)
+    retry_after_s: float | None = None
 
 
 def _chunks(text: str, size: int) -> list[str]:
@@ -224,6 +227,8 @@ class FakeUpstream:
             self._state.uploads.clear()
             self._state.expired.clear()
             self._state.faulted.clear()
+            self._state.rate_limited = 0
+            self._state.retry_after_s = None
             self._state.models_status = 200
             self._state.health_status = 200
         self.default_reply = Reply()
@@ -260,6 +265,21 @@ class FakeUpstream:
     def expire_file(self, file_id: str) -> None:
         with self._state.lock:
             self._state.expired.add(file_id)
+
+    def rate_limit_next(self, n: int, retry_after_s: float | None = 1.0) -> None:
+        """Answer the next `n` chat requests with 429 and `Retry-After: <retry_after_s>` (no
+        header when None), in the flavor's error body, as a rate-limited StepFun or vLLM does."""
+        with self._state.lock:
+            self._state.rate_limited = n
+            self._state.retry_after_s = retry_after_s
+
+    def _rate_limit(self) -> float | bool | None:
+        """The Retry-After of a request that is to be rate limited; False when it is not."""
+        with self._state.lock:
+            if self._state.rate_limited <= 0:
+                return False
+            self._state.rate_limited -= 1
+            return self._state.retry_after_s
 
     def set_models_status(self, status: int) -> None:
         """Make GET /models answer with this status (e.g. 503 while 'loading')."""
@@ -479,6 +499,17 @@ class FakeUpstream:
             expired = [f for f in self._state.expired if f"stepfile://{f}" in text]
         if expired:
             return _error(400, f"file not found: {expired[0]}", "invalid_request_error")
+        retry_after = self._rate_limit()
+        if retry_after is not False:
+            response = self._flavor_error(
+                flavor, 429, "Rate limit reached for requests; please retry later.", ""
+            )
+            if retry_after is not None:
+                seconds = float(retry_after)
+                response.headers["Retry-After"] = (
+                    str(int(seconds)) if seconds.is_integer() else str(seconds)
+                )
+            return response
         fault = self._fault(body)
         if fault:
             return self._flavor_error(flavor, fault, f"injected fault {fault}")

@@ -1,5 +1,5 @@
 """The store: one SQLite file (WAL) holding every owner's conversations, messages, media
-references and uploads, one module per aggregate.
+references, uploads and batch jobs, one module per aggregate.
 
 Calls are plain and blocking (microseconds to a few milliseconds); async callers run them in a
 thread so the event loop never waits on the disk.
@@ -13,6 +13,7 @@ from pathlib import Path
 from app.store.api_files import ApiFiles
 from app.store.conversations import Conversations, new_id
 from app.store.db import SCHEMA_VERSION, Database
+from app.store.jobs import Claim, Jobs
 from app.store.media import MediaRows
 from app.store.messages import Messages
 from app.store.records import (
@@ -39,6 +40,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STOPPED",
     "STREAMING",
+    "Claim",
     "Conversation",
     "MediaRef",
     "Message",
@@ -58,6 +60,7 @@ class Store:
         self.conversations = Conversations(self.db)
         self.messages = Messages(self.db, self.media)
         self.uploads = Uploads(self.db)
+        self.jobs = Jobs(self.db, self.media)
         self.api_files = ApiFiles(self.db)
 
     def schema_version(self) -> int:

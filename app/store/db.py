@@ -80,6 +80,52 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN details TEXT;
     ALTER TABLE conversations ADD COLUMN settings TEXT;
     """,
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL,
+        model TEXT NOT NULL DEFAULT '',
+        effort TEXT,
+        detail TEXT NOT NULL DEFAULT 'low',
+        prompt TEXT NOT NULL DEFAULT '',
+        template TEXT,
+        structured INTEGER NOT NULL DEFAULT 0,
+        cloud_allowed INTEGER NOT NULL DEFAULT 1,
+        metadata TEXT,
+        state TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        paused_until REAL
+    );
+    CREATE INDEX jobs_by_owner ON jobs(owner, created_at DESC);
+    CREATE INDEX jobs_by_state ON jobs(state, created_at);
+    CREATE TABLE job_rows (
+        job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        media_sha TEXT REFERENCES media(sha256),
+        kind TEXT,
+        state TEXT NOT NULL,
+        answer TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        fields TEXT,
+        fields_ok INTEGER,
+        ttft_s REAL,
+        total_s REAL,
+        tokens_in INTEGER,
+        tokens_out INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        request TEXT,
+        response TEXT,
+        finished_at REAL,
+        PRIMARY KEY (job_id, position)
+    );
+    CREATE INDEX job_rows_by_state ON job_rows(job_id, state, position);
+    CREATE INDEX job_rows_by_media ON job_rows(media_sha);
+    """,
     # The OpenAI Files and Batch API (app/api/batches.py): file contents live under
     # <data dir>/api_files/, never served by the file route (media_access denies them).
     """

@@ -1,5 +1,5 @@
-"""Media rows: what is known of each stored file (by content hash), and which messages refer to
-it. A file's name belongs to the message that shows it, never to the shared content row."""
+"""Media rows: what is known of each stored file (by content hash), and which messages (and batch
+job rows) refer to it. A file's name belongs to the message that shows it, never to the shared content row."""
 
 from __future__ import annotations
 
@@ -70,31 +70,41 @@ class MediaRows:
         return by_message
 
     def owned_by(self, owner: str, sha256: str) -> bool:
-        """Whether one of this owner's messages refers to the file."""
-        row = (
-            self._db.connection()
-            .execute(
-                "SELECT 1 FROM message_media mm JOIN messages m ON m.id=mm.message_id"
-                " JOIN conversations c ON c.id=m.conversation_id WHERE mm.sha256=? AND c.owner=?"
-                " LIMIT 1",
+        """Whether one of this owner's messages or batch job rows refers to the file."""
+        conn = self._db.connection()
+        row = conn.execute(
+            "SELECT 1 FROM message_media mm JOIN messages m ON m.id=mm.message_id"
+            " JOIN conversations c ON c.id=m.conversation_id WHERE mm.sha256=? AND c.owner=?"
+            " LIMIT 1",
+            (sha256, owner),
+        ).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT 1 FROM job_rows r JOIN jobs j ON j.id=r.job_id"
+                " WHERE r.media_sha=? AND j.owner=? LIMIT 1",
                 (sha256, owner),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         return row is not None
 
     def referenced(self) -> set[str]:
-        """Every media hash some stored message still refers to (kept by the sweep)."""
-        rows = self._db.connection().execute("SELECT DISTINCT sha256 FROM message_media")
+        """Every media hash a stored message or batch job row still refers to (kept by the
+        sweep)."""
+        rows = self._db.connection().execute(
+            "SELECT sha256 FROM message_media UNION SELECT media_sha FROM job_rows"
+            " WHERE media_sha IS NOT NULL"
+        )
         return {r[0] for r in rows}
 
     def forget_unreferenced(self, shas: Sequence[str]) -> list[str]:
-        """Drop the rows of media no message refers to; returns the hashes that were dropped."""
+        """Drop the rows of media no message or job row refers to; returns the hashes that were
+        dropped."""
         dropped = []
         with self._db.tx() as tx:
             for sha in shas:
                 used = tx.execute(
-                    "SELECT 1 FROM message_media WHERE sha256=? LIMIT 1", (sha,)
+                    "SELECT 1 FROM message_media WHERE sha256=?"
+                    " UNION ALL SELECT 1 FROM job_rows WHERE media_sha=? LIMIT 1",
+                    (sha, sha),
                 ).fetchone()
                 if not used:
                     tx.execute("DELETE FROM media WHERE sha256=?", (sha,))

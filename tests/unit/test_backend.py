@@ -4,7 +4,9 @@ redaction, usage and the request body."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +22,7 @@ from app.backend import (
     ThinkingSplitter,
     clean,
     error_for,
+    retry_after_of,
     usage_of,
 )
 from app.catalog import LOCAL_VL_TEMPLATE, STEPFUN_MODELS, Backend, local_spec
@@ -591,3 +594,23 @@ def test_every_backend_error_key_renders_in_both_languages():
             assert text.strip() and "{" not in text and "}" not in text, (key, text)
         assert CJK.search(chinese), (key, chinese)
         assert not CJK.search(english), (key, english)
+
+
+@pytest.mark.parametrize(
+    "headers, seconds",
+    [
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after": "1.5"}, 1.5),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_retry_after_of(headers, seconds):
+    assert retry_after_of(headers) == seconds
+
+
+def test_retry_after_as_an_http_date():
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 < retry_after_of({"retry-after": when}) <= 31

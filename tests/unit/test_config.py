@@ -22,6 +22,8 @@ def test_defaults(tmp_path):
     assert s.local_api_key == "EMPTY"
     assert not s.stepfun_enabled
     assert s.concurrency >= 32
+    assert s.batch_concurrency == 3  # a few at a time: StepFun's lowest tier
+    assert settings_from(tmp_path, WEBUI_BATCH_CONCURRENCY="4").batch_concurrency == 4
     assert s.db_path == (tmp_path / "data").resolve() / "webui.sqlite3"
 
 
@@ -61,6 +63,8 @@ def test_lists_and_auth(tmp_path):
         ({"STEP_BASE_URL": "api.stepfun.com"}, [], "STEP_BASE_URL='api.stepfun.com' must be"),
         ({"WEBUI_AUTH": "alice"}, [], "WEBUI_AUTH must be user:password pairs"),
         ({"WEBUI_CONCURRENCY": "0"}, [], "WEBUI_CONCURRENCY=0 is out of range"),
+        ({"WEBUI_BATCH_CONCURRENCY": "0"}, [], "WEBUI_BATCH_CONCURRENCY=0 is out of range"),
+        ({"WEBUI_BATCH_CONCURRENCY": "two"}, [], "WEBUI_BATCH_CONCURRENCY='two' is not a whole"),
         ({"WEBUI_MODELS_FILE": "/nope.json"}, [], "WEBUI_MODELS_FILE='/nope.json' does not exist"),
         ({"MODEL_SERVER_AUTOSTART": "maybe"}, [], "MODEL_SERVER_AUTOSTART='maybe' must be true"),
     ],

@@ -341,3 +341,28 @@ def test_a_fault_marker_fails_that_question_once(fake):
     assert chat(fake, marked).status_code == 200  # asked again (a retry): answered
     fake.reset()
     assert chat(fake, [{"role": "user", "content": "FAULT:429"}]).status_code == 429
+
+
+@pytest.mark.parametrize("flavor", ["stepfun", "vllm"])
+def test_rate_limit_next_answers_429_with_retry_after_then_serves(fake, flavor):
+    fake.flavor = flavor
+    fake.rate_limit_next(2, retry_after_s=3)
+    for _ in range(2):
+        limited = chat(fake)
+        assert limited.status_code == 429
+        assert limited.headers["retry-after"] == "3"
+        error = limited.json()["error"]
+        assert "rate limit" in error["message"].lower()
+        assert error["type"] == ("RateLimitError" if flavor == "vllm" else "api_error")
+    assert chat(fake).status_code == 200
+    assert len(fake.chat_requests()) == 3  # the limited requests were recorded too
+
+
+def test_rate_limit_without_retry_after_and_reset(fake):
+    fake.rate_limit_next(1, retry_after_s=None)
+    limited = chat(fake)
+    assert limited.status_code == 429 and "retry-after" not in limited.headers
+    fake.rate_limit_next(5, retry_after_s=1.5)
+    assert chat(fake).headers["retry-after"] == "1.5"
+    fake.reset()
+    assert chat(fake).status_code == 200
