@@ -1,7 +1,7 @@
 """Keeps disk use bounded: media that no conversation refers to, and old page uploads, go away.
 
 Media reach the library from chats, the HTTP API, imports and batch jobs. Those a stored message
-refers to stay for as long as it does. Everything else (an image sent once through `/api/v1`, the
+or batch job row refers to stay for as long as it does. Everything else (an image sent once through `/api/v1`, the
 blobs of a failed import, media of deleted conversations) is removed once it has not been used
 for `WEBUI_MEDIA_ORPHAN_HOURS`. Media in use by a request in flight are held and never removed:
 a request holds each file from the moment its hash is known, before the library writes or

@@ -110,7 +110,7 @@ class BatchRunner:
     # -- dispatching ------------------------------------------------------------------------------
     async def _dispatch(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             try:
                 self._wake.clear()
                 while len(self._tasks) < self.concurrency and not self._stopping:
@@ -126,9 +126,11 @@ class BatchRunner:
                 log.exception("batch dispatcher failed; retrying")
                 wake_at = time.time() + 5
             timeout = IDLE_POLL_S if wake_at is None else min(IDLE_POLL_S, wake_at - time.time())
-            timeout = max(0.05, timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
+            # as its timeout expires, and stop() would then wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(max(0.05, timeout)):
+                    await self._wake.wait()
 
     async def _run(self, claim: Claim) -> None:
         job, row = claim.job, claim.row
@@ -157,6 +159,10 @@ class BatchRunner:
                     time.monotonic() - started,
                 )
         except TurnRejected as exc:
+            if exc.key == "model.starting":  # the model is loading: wait, as for a 429
+                await asyncio.to_thread(jobs.pause, job.id, time.time() + DEFAULT_RETRY_AFTER_S)
+                await asyncio.to_thread(jobs.release_row, job.id, row.position)
+                return
             await asyncio.to_thread(
                 jobs.fail_row, job.id, row.position, exc.as_record(), time.monotonic() - started
             )

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from app.batch.exports import to_csv, to_jsonl
-from app.batch.records import Job, JobRow, NewRow
+from app.batch.records import Job, JobRow, JobState, NewRow
 from app.batch.runner import BatchRunner
 from app.config import Settings
 from app.core import MediaInput, TurnCore, TurnRejected, check_text_length
@@ -247,6 +247,16 @@ class BatchService:
         if job is not None:
             self.runner.wake()
         return job
+
+    async def delete(self, owner: str, job_id: str) -> bool:
+        """Cancel the job if it is still going, then remove it and its rows. False when it is
+        not this owner's."""
+        job = await asyncio.to_thread(self.store.jobs.get, owner, job_id)
+        if job is None:
+            return False
+        if job.state not in (JobState.DONE, JobState.CANCELLED):
+            await self.cancel(owner, job_id)
+        return await asyncio.to_thread(self.store.jobs.delete, owner, job_id)
 
     # -- downloads --------------------------------------------------------------------------------
     def csv_bytes(self, owner: str, job_id: str, lang: str) -> tuple[str, bytes] | None:

@@ -270,6 +270,16 @@ class Jobs:
                 tx, tx.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
             )
 
+    def delete(self, owner: str, job_id: str) -> bool:
+        """Remove a job that is not running (cancel it first) and its rows; its media are then
+        the janitor's to sweep once nothing else refers to them."""
+        with self._db.tx() as tx:
+            deleted = tx.execute(
+                "DELETE FROM jobs WHERE id=? AND owner=? AND state NOT IN (?, ?, ?)",
+                (job_id, owner, *_ACTIVE, str(JobState.CANCELLING)),
+            ).rowcount
+        return bool(deleted)
+
     # -- what the runner does ----------------------------------------------------------------------
     def recover(self) -> int:
         """At start: rows a previous process left running (it was killed) go back to pending,

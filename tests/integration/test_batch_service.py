@@ -291,3 +291,13 @@ def test_job_media_are_the_owners_to_see_and_the_janitor_keeps_them(services, tm
     assert services.janitor.discard([sha], older_than_s=0) == []
     services.janitor.sweep()
     assert blob.exists()
+
+
+def test_delete_cancels_a_running_job_then_removes_it(services, upstream, tmp_path, run):
+    upstream.default_reply = Reply(delay_s=0.2)
+    job = run(page_job(services, pngs(tmp_path, ["a.png", "b.png", "c.png"])))
+    run(wait_until(services, job.id, states=(JobState.RUNNING,)))
+    assert not run(services.batch.delete(OTHER, job.id))
+    assert run(services.batch.delete(OWNER, job.id))
+    assert services.batch.job(OWNER, job.id) is None and services.batch.jobs(OWNER) == []
+    assert services.batch.runner.in_flight == 0

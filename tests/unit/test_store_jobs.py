@@ -274,3 +274,13 @@ def test_job_rows_make_their_media_the_owners_and_keep_them_from_the_sweep(store
         store.media.insert(tx, [IMG2])
     assert store.media.forget_unreferenced([IMG2.sha256]) == [IMG2.sha256]
     assert job.counts.total == 1
+
+
+def test_delete_only_a_finished_job_of_the_owner(store):
+    job = make_job(store, count=1)
+    assert not store.jobs.delete(OWNER, job.id)  # still queued: cancel first
+    store.jobs.cancel(OWNER, job.id)
+    assert not store.jobs.delete(OTHER, job.id)
+    assert store.jobs.delete(OWNER, job.id)
+    assert store.jobs.get(OWNER, job.id) is None and store.jobs.rows(OWNER, job.id) == []
+    assert IMG.sha256 not in store.media.referenced()
