@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +15,7 @@ from app.api.batch_format import (
     result_line,
 )
 from app.api.errors import ApiError
+from app.batch.records import Job, JobCounts, JobRow, JobState, RowState
 from app.i18n import record
 from app.store.api_files import ApiBatch
 
@@ -118,20 +118,27 @@ def test_metadata_rules():
         assert (caught.value.status, caught.value.param) == (400, "metadata")
 
 
-def row(position, state, **extra):
+def row(position: int, state: str, **extra) -> JobRow:
     values = dict(
         job_id="job1",
         position=position,
         name=f"c{position}",
-        state=state,
+        media_sha=None,
+        kind=None,
+        state=RowState(state),
         answer="",
         error=None,
+        fields=None,
+        fields_ok=None,
+        ttft_s=None,
+        total_s=None,
         tokens_in=None,
         tokens_out=None,
+        attempts=1,
         request={"model": "Step3-VL-10B"},
         response=None,
     )
-    return SimpleNamespace(**(values | extra))
+    return JobRow(**(values | extra))
 
 
 def test_a_done_row_goes_to_the_output_file_with_its_completion():
@@ -207,15 +214,26 @@ def batch(**extra) -> ApiBatch:
     return ApiBatch(**(values | extra))
 
 
-def job(state, **extra):
+def job(state: str, **extra) -> Job:
     values = dict(
+        id="j",
+        owner="o",
+        title="t",
+        source="api",
         model="Step3-VL-10B",
-        state=state,
-        counts=SimpleNamespace(total=3, done=2, failed=1, pending=0),
+        effort=None,
+        detail="low",
+        prompt="",
+        template=None,
+        state=JobState(state),
+        counts=JobCounts(total=3, done=2, failed=1, pending=0),
+        created_at=1000.5,
         started_at=1001.0,
         finished_at=1010.0,
+        eta_s=None,
+        paused_until=None,
     )
-    return SimpleNamespace(**(values | extra))
+    return Job(**(values | extra))
 
 
 @pytest.mark.parametrize(
