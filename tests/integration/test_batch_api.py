@@ -4,6 +4,7 @@ the upload limit; the page's file route never serving the stored files."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import time
@@ -15,6 +16,7 @@ from openai import OpenAI
 
 from tests.conftest import start_server
 from tests.fake_upstream import Reply
+from tests.media_factory import make_png
 from tests.raw_gradio import RawPage
 
 KEYS = ("key-alice-0123456789", "key-bob-0123456789")
@@ -298,3 +300,37 @@ def test_a_cloud_model_without_a_key_fails_its_rows_as_chat_completions_refuses_
 def lines_of_client(server, key: str, file_id: str) -> list[dict]:
     with sdk(server, key) as client:
         return lines_of(client, file_id)
+
+
+def test_images_go_through_the_same_media_checks_as_chat(alice, upstream, tmp_path):
+    picture = base64.b64encode(make_png(tmp_path / "p.png").read_bytes()).decode()
+    junk = base64.b64encode(b"this is not an image at all").decode()
+
+    def with_image(custom_id: str, data: str) -> dict:
+        line = request(custom_id, "What is it?")
+        line["body"]["messages"][0]["content"] = [
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}},
+            {"type": "text", "text": "What is it?"},
+        ]
+        return line
+
+    with pytest.raises(openai.BadRequestError) as refused:
+        alice.chat.completions.create(
+            model="Step3-VL-10B", messages=with_image("x", junk)["body"]["messages"]
+        )
+    batch = alice.batches.create(
+        input_file_id=upload(
+            alice, jsonl(with_image("good", picture), with_image("junk", junk))
+        ).id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+    )
+    done = wait(alice, batch.id)
+    assert done.request_counts.model_dump() == {"total": 2, "completed": 1, "failed": 1}
+    assert [r["custom_id"] for r in lines_of(alice, done.output_file_id)] == ["good"]
+    [failed] = lines_of(alice, done.error_file_id)
+    assert failed["custom_id"] == "junk"
+    assert failed["response"]["status_code"] == 400
+    assert failed["response"]["body"]["error"]["message"] == refused.value.body["message"]
+    [sent] = upstream.chat_requests()
+    assert sent["messages"][0]["content"][0]["type"] == "image_url"
