@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from fastapi import Request
@@ -28,3 +29,22 @@ def authorized(settings: Settings, request: Request) -> bool:
         "WEBUI_API_KEYS.",
         code="invalid_api_key",
     )
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def caller(settings: Settings, request: Request) -> tuple[str, bool]:
+    """(owner, has_key) of an API request, for what it stores (files, batches).
+
+    The owner is a digest of the key it presented (never the key itself): each key sees only
+    its own things. Without configured keys the API is open; a token still separates callers
+    (whoever knows a token shares its files), and no token at all is one shared owner.
+    """
+    has_key = authorized(settings, request)
+    token = _bearer(request)
+    if not token:
+        return "api:anonymous", has_key
+    return "api:" + hashlib.sha256(token.encode()).hexdigest()[:32], has_key

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import JSONResponse
 
-from app.backend import BackendError
+from app.backend import STATUS_ERRORS, BackendError
 from app.core.problems import TurnRejected
+from app.i18n import EN, render_record
 
 # Upstream failures become 502/503/504 (the backend failed, not the client); a rate limit stays
 # 429 so clients back off, and an upstream "bad request" is the client's input: 400.
@@ -35,6 +38,21 @@ REJECTIONS = {
     "model.unconfigured": (503, "model_not_configured"),
 }
 
+# What a stored failure (a string-table record, e.g. a batch row's error) was, for the same
+# status and code a live request would have had.
+KEY_KINDS = {key: kind for kind, key, _ in STATUS_ERRORS.values()} | {
+    "backend.context_too_long": "context_length_exceeded",
+    "backend.file_gone": "unknown_file",
+    "backend.server_error": "server",
+    "backend.stream_error": "server",
+    "backend.failed": "bad_request",
+    "backend.stepfun_unconfigured": "auth",
+    "backend.timeout": "timeout",
+    "backend.unreachable": "connection",
+    "backend.dropped": "dropped",
+    "backend.ended_early": "dropped",
+}
+
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -61,6 +79,19 @@ class ApiError(Exception):
             return cls(BACKEND_STATUS.get(exc.kind, 502), str(exc), code=exc.kind)
         status, code = REJECTIONS.get(exc.key, (400, "invalid_request"))
         return cls(status, str(exc), code=code)
+
+    @classmethod
+    def of_record(cls, error: Any) -> ApiError:
+        """The HTTP error a stored failure stands for: a `{key, params}` record of a refusal or
+        a backend failure (worded in English), or plain text (a 500: nothing more is known)."""
+        if not (isinstance(error, dict) and isinstance(error.get("key"), str)):
+            return cls(500, str(error or "The request failed."), code="server_error")
+        key, text = error["key"], render_record(error, EN)
+        if key in KEY_KINDS:
+            kind = KEY_KINDS[key]
+            return cls(BACKEND_STATUS.get(kind, 502), text, code=kind)
+        status, code = REJECTIONS.get(key, (400, "invalid_request"))
+        return cls(status, text, code=code)
 
     def body(self) -> dict:
         return {

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.auth import authorized
+from app.api.batches import add_batch_routes
 from app.api.errors import ApiError
 from app.api.schema import parse_chat_request, parse_json
 from app.api.translate import turn_request
@@ -191,6 +192,8 @@ def build_api_router(services: Services) -> APIRouter:
     @router.post("/chat/completions", summary="Chat Completions (OpenAI protocol, JSON or SSE)")
     async def chat_completions(request: Request):
         return await chat.create(request)
+
+    add_batch_routes(router, services)  # /files and /batches: the OpenAI Batch API
 
     @router.get("/models", summary="Models with their capabilities")
     async def models(request: Request):

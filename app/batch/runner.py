@@ -96,10 +96,16 @@ class BatchRunner:
 
     async def cancel_job(self, job_id: str) -> None:
         """Stop the job's rows in flight (the store has already cancelled its pending ones)."""
-        tasks = [task for (jid, _), task in self._tasks.items() if jid == job_id]
-        for task in tasks:
+        tasks = {key: task for key, task in self._tasks.items() if key[0] == job_id}
+        for task in tasks.values():
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        # A task cancelled before its first step never ran `_run`'s clean-up: its row would stay
+        # running (the job stuck in CANCELLING) and its slot taken for good. Release it here
+        # (a no-op for rows the task already settled).
+        for key in tasks:
+            self._tasks.pop(key, None)
+            await asyncio.to_thread(self.store.jobs.release_row, job_id, key[1], cancelled=True)
 
     # -- dispatching ------------------------------------------------------------------------------
     async def _dispatch(self) -> None:

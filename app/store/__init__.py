@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.store.api_files import ApiFiles
 from app.store.conversations import Conversations, new_id
 from app.store.db import SCHEMA_VERSION, Database
 from app.store.jobs import Claim, Jobs
@@ -60,6 +61,7 @@ class Store:
         self.messages = Messages(self.db, self.media)
         self.uploads = Uploads(self.db)
         self.jobs = Jobs(self.db, self.media)
+        self.api_files = ApiFiles(self.db)
 
     def schema_version(self) -> int:
         return self.db.connection().execute("PRAGMA user_version").fetchone()[0]

@@ -126,6 +126,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX job_rows_by_state ON job_rows(job_id, state, position);
     CREATE INDEX job_rows_by_media ON job_rows(media_sha);
     """,
+    # The OpenAI Files and Batch API (app/api/batches.py): file contents live under
+    # <data dir>/api_files/, never served by the file route (media_access denies them).
+    """
+    CREATE TABLE api_files (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX api_files_by_owner ON api_files(owner, created_at DESC);
+    CREATE TABLE api_batches (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        job_id TEXT,
+        input_file_id TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        completion_window TEXT NOT NULL,
+        metadata TEXT,
+        errors TEXT,
+        output_file_id TEXT,
+        error_file_id TEXT,
+        created_at REAL NOT NULL,
+        failed_at REAL,
+        finalized_at REAL
+    );
+    CREATE INDEX api_batches_by_owner ON api_batches(owner, created_at DESC);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
