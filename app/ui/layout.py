@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from app.gradio_adapter import LenientRadio
 from app.templates import templates
 from app.ui.labels import L
 from app.ui.state import PageState
@@ -188,7 +189,7 @@ def render_layout() -> Layout:
             )
             badges = gr.HTML(elem_id="model-badges", min_height=0)
         with gr.Column(min_width=0, elem_id="effort-column"):
-            effort = gr.Radio(label=L("ui.effort"), elem_id="effort", choices=[], visible=False)
+            effort = LenientRadio(label=L("ui.effort"), elem_id="effort", choices=[], visible=False)
         with gr.Column(min_width=0, elem_id="detail-column"):
             detail = gr.Radio(
                 label=L("ui.detail"), elem_id="detail", choices=[], info=L("ui.detail.info")
