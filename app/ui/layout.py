@@ -144,6 +144,7 @@ def render_layout() -> Layout:
     with gr.Sidebar(open=False, elem_id="sidebar", width=290) as sidebar:
         new_chat = gr.Button(L("ui.new_chat"), elem_id="new-chat", variant="primary", size="sm")
         search = gr.Textbox(
+            label=L("ui.search"),  # read by screen readers; Gradio's default is "Textbox"
             placeholder=L("ui.search"),
             show_label=False,
             elem_id="conversation-search",
@@ -221,6 +222,7 @@ def render_layout() -> Layout:
     notice = gr.HTML(elem_id="composer-notice")
     composer = gr.MultimodalTextbox(
         elem_id="composer",
+        label=L("ui.composer"),  # read by screen readers; Gradio's default is its class name
         show_label=False,
         placeholder=L("ui.placeholder.media"),
         file_types=ACCEPTED_FILES,
