@@ -35,7 +35,7 @@ from tests.e2e.browser import (
     wait_until,
 )
 from tests.fake_upstream import Reply
-from tests.media_factory import make_png
+from tests.media_factory import make_jpeg, make_png
 
 pytestmark = pytest.mark.e2e
 
@@ -336,7 +336,7 @@ def box(locator) -> dict:
 @pytest.mark.parametrize(("locale", "screen"), ALL_LOOKS)
 def test_clicking_an_image_opens_it_large_with_zoom(look_page, upstream, tmp_path, locale, screen):
     page = look_page(locale, screen)
-    receipt = make_png(tmp_path / "receipt.png", "white", size=(900, 1600))
+    receipt = make_jpeg(tmp_path / "receipt.jpg", size=(900, 1600))  # tall, like a receipt
     send(page, "What does the receipt say?", [receipt])
     wait_for_bot_text(page, "Hello from the fake model.")
     thumbnail = page.locator("#chatbot img").first
