@@ -14,6 +14,10 @@ import gradio as gr
 from fastapi import FastAPI
 from starlette.routing import Mount
 
+from app.gradio_lenient import LenientRadio
+
+__all__ = ["LenientRadio"]  # defined apart: Gradio writes a .pyi stub next to a component
+
 # Routes that serve files from disk (`/gradio_api/file=<path>`, plus older spellings).
 FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/file/")
 # The route the page uploads attachments to; it answers with a JSON list of the stored paths.

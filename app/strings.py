@@ -433,6 +433,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "针对图片或视频提问（可将文件拖到页面任意位置）",
     ),
     "ui.placeholder.text": ("Ask a question", "输入你的问题"),
+    "ui.composer": ("Your message", "你的消息"),
     "ui.empty.title": ("What would you like to look at?", "想让模型看看什么？"),
     "ui.empty.hint": (
         "Drop images or videos anywhere on the page and ask, or start from a task below.",

@@ -409,9 +409,15 @@ class ChatHandlers:
                 note = t("template.switched", lang, model=able)
             else:
                 note = t("template.no_model", lang)
+        controls = self.model_controls(suggested, effort, tpl.detail, lang)
+        # The model's controls update the composer too (its placeholder): one update for both,
+        # else that one replaces the template's text.
+        placeholder = controls.pop(self.ui.composer).get("placeholder")
         return {
-            self.ui.composer: {"text": tpl.prompt_in(lang), "files": files},
-            **self.model_controls(suggested, effort, tpl.detail, lang),
+            **controls,
+            self.ui.composer: gr.update(
+                value={"text": tpl.prompt_in(lang), "files": files}, placeholder=placeholder
+            ),
             self.ui.notice: f"<div class='composer-info'>{render.esc(note)}</div>" if note else "",
         }
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.gradio_adapter import LenientRadio
 from app.templates import templates
 from app.ui.batch_layout import BatchLayout, render_batch_layout
 from app.ui.labels import L
@@ -151,6 +152,7 @@ def render_layout() -> Layout:
     with gr.Sidebar(open=False, elem_id="sidebar", width=290) as sidebar:
         new_chat = gr.Button(L("ui.new_chat"), elem_id="new-chat", variant="primary", size="sm")
         search = gr.Textbox(
+            label=L("ui.search"),  # read by screen readers; Gradio's default is "Textbox"
             placeholder=L("ui.search"),
             show_label=False,
             elem_id="conversation-search",
@@ -230,7 +232,7 @@ def _render_chat() -> dict[str, Any]:
             )
             badges = gr.HTML(elem_id="model-badges", min_height=0)
         with gr.Column(min_width=0, elem_id="effort-column"):
-            effort = gr.Radio(label=L("ui.effort"), elem_id="effort", choices=[], visible=False)
+            effort = LenientRadio(label=L("ui.effort"), elem_id="effort", choices=[], visible=False)
         with gr.Column(min_width=0, elem_id="detail-column"):
             detail = gr.Radio(
                 label=L("ui.detail"), elem_id="detail", choices=[], info=L("ui.detail.info")
@@ -262,6 +264,7 @@ def _render_chat() -> dict[str, Any]:
     notice = gr.HTML(elem_id="composer-notice")
     composer = gr.MultimodalTextbox(
         elem_id="composer",
+        label=L("ui.composer"),  # read by screen readers; Gradio's default is its class name
         show_label=False,
         placeholder=L("ui.placeholder.media"),
         file_types=ACCEPTED_FILES,

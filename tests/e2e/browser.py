@@ -124,3 +124,77 @@ def wait_for_reload(page, timeout_s: float = 30) -> None:
 
     wait_until(reloaded, timeout_s, lambda: "the page did not reload itself")
     page.wait_for_selector("#composer textarea")
+
+
+# -- how a person's browser looks: language and screen --------------------------------------------
+VIEWPORTS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+LOCALES = ("en-US", "zh-CN")
+
+
+def open_as(
+    browser,
+    url: str,
+    locale: str = "en-US",
+    screen: str = "laptop",
+    init_script: str | None = None,
+    **context_args,
+):
+    """A page in a fresh context (its own cookie) that reads `locale` (browser and
+    Accept-Language) on a `screen` ("laptop" 1366×768 or "phone" 390×844); `init_script` runs
+    in every document before the page's own scripts."""
+    context = browser.new_context(
+        viewport=VIEWPORTS[screen],
+        locale=locale,
+        extra_http_headers={"Accept-Language": locale},
+        is_mobile=screen == "phone",
+        has_touch=screen == "phone",
+        **context_args,
+    )
+    if init_script:
+        context.add_init_script(init_script)
+    return open_page(browser, url, context)
+
+
+def open_sidebar(page) -> None:
+    """On a phone the sidebar is a drawer: open it (a laptop shows it already)."""
+    sidebar = page.locator("#sidebar")
+    wait_until(lambda: sidebar.count() > 0)
+    if "open" not in (sidebar.get_attribute("class") or ""):
+        page.click("#sidebar .toggle-button")
+    wait_until(lambda: page.locator("#new-chat").is_visible(), 10, lambda: "sidebar never opened")
+
+
+def visible_labels(page, selector: str) -> list[str]:
+    """The aria-labels of the buttons under `selector` that a person can see (not hidden,
+    not zero-sized)."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector + ' button')]
+          .filter((b) => { const r = b.getBoundingClientRect();
+                           return r.width > 0 && r.height > 0
+                                  && getComputedStyle(b).visibility !== 'hidden'; })
+          .map((b) => b.getAttribute('aria-label') || '')""",
+        selector,
+    )
+
+
+# An init script: what a page copies goes to window.__copied instead of the clipboard.
+CLIPBOARD_SPY = """
+(() => {
+  window.__copied = [];
+  const proto = window.Clipboard && Clipboard.prototype;
+  if (proto) proto.writeText = async function (text) { window.__copied.push(String(text)); };
+  const exec = document.execCommand.bind(document);
+  document.execCommand = (command, ...rest) => {
+    if (command === 'copy') {
+      const selected = document.activeElement && document.activeElement.value;
+      window.__copied.push(String(selected ?? window.getSelection()));
+      return true;
+    }
+    return exec(command, ...rest);
+  };
+})();
+"""
+
+
+def copied(page) -> list[str]:
+    return page.evaluate("window.__copied || []")

@@ -110,3 +110,14 @@ def test_the_markup_the_page_scripts_rely_on_is_in_gradios_frontend():
     missing = [name for name in gradio_adapter.FRONTEND_MARKUP if name not in bundle]
     assert missing == []
     assert "window.gradio_config" in bundle or "gradio_config" in bundle
+
+
+def test_lenient_radio_is_drawn_as_a_radio_and_passes_an_old_level():
+    from app.gradio_adapter import LenientRadio
+
+    radio = LenientRadio(choices=[], visible=False)
+    assert radio.get_block_name() == "radio"
+    assert radio.preprocess("medium") == "medium"  # the engine takes it as the default
+    assert radio.preprocess(3) is None
+    with pytest.raises(gr.Error):
+        gr.Radio(choices=[]).preprocess("medium")  # what Gradio itself would do
