@@ -3,12 +3,14 @@ fake upstream's time to first token in the same run; and start-up beside `import
 
 Run: .venv/bin/python bench/bench_ui_latency.py [turns=20]
 Needs Debian's chromium (scripts/setup.sh --test installs it). The page's times are taken inside
-the browser (performance.now() from the Enter keydown to the DOM change, seen by a
-MutationObserver), so Playwright's own round trips are not part of them.
+the browser: performance.now() from the Enter keydown to the first animation frame whose DOM
+shows the text (innerText, so hidden text does not count; one check per frame, as the page paints,
+so the measuring does not slow the page). Playwright's own round trips are not part of them.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -34,36 +36,55 @@ BUBBLE_MS = 150  # issue 12: the question bubble within 150 ms
 WARMUP_TURNS = 2
 
 WATCH_JS = """([usersBefore, botsBefore]) => {
-  const t = window.__bench = {start: null, user: null, bot: null};
-  const check = () => {
-    if (t.start === null) return;
+  const t = window.__bench = {start: null, epoch: null, user: null, bot: null};
+  const shown = e => e.textContent.includes('MARKER') && e.innerText.includes('MARKER');
+  const frame = () => {
     const now = performance.now();
     if (t.user === null && document.querySelectorAll(
         '#chatbot [data-testid="user"]').length > usersBefore) t.user = now - t.start;
     if (t.bot === null && [...document.querySelectorAll('#chatbot [data-testid="bot"]')]
-        .slice(botsBefore).some(e => e.textContent.includes('MARKER'))) t.bot = now - t.start;
-    if (t.user !== null && t.bot !== null) observer.disconnect();
+        .slice(botsBefore).some(shown)) t.bot = now - t.start;
+    if (t.user === null || t.bot === null) requestAnimationFrame(frame);
   };
-  const observer = new MutationObserver(check);
-  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
   document.addEventListener('keydown', e => {
-    if (e.key === 'Enter' && t.start === null) t.start = performance.now();
+    if (e.key !== 'Enter' || t.start !== null) return;
+    t.start = performance.now();
+    t.epoch = performance.timeOrigin + t.start;
+    requestAnimationFrame(frame);
   }, {capture: true, once: true});
 }"""
 
 
-def page_turn(page, n: int) -> tuple[float, float]:
-    """(question bubble ms, first answer text ms) for one question typed and sent with Enter."""
+def page_turn(page, fake: FakeUpstream, n: int) -> dict[str, float]:
+    """One question typed and sent with Enter: ms from the keydown to the question bubble, to
+    the first answer text, and to the upstream's receiving the request (browser and fake share
+    the machine's clock); also the same as Playwright sees it from Python, for comparison with
+    the figures measured before issue 12 (which included its round trips)."""
     users = page.locator('#chatbot [data-testid="user"]').count()
     bots = page.locator('#chatbot [data-testid="bot"]').count()
-    page.fill("#composer textarea", f"question {n}")
+    question = f"question #{n:03d}"
+    page.fill("#composer textarea", question)
     page.evaluate(WATCH_JS, [users, bots])
+    started = time.perf_counter()
     page.press("#composer textarea", "Enter")
     page.wait_for_function(
-        "() => window.__bench.user !== null && window.__bench.bot !== null", polling=50
+        "() => window.__bench.user !== null && window.__bench.bot !== null", polling="raf"
     )
-    times = page.evaluate("() => [window.__bench.user, window.__bench.bot]")
-    return times[0], times[1]
+    from_python = (time.perf_counter() - started) * 1000
+    user, bot, epoch = page.evaluate(
+        "() => [window.__bench.user, window.__bench.bot, window.__bench.epoch]"
+    )
+    asked = [
+        r.received_at * 1000 - epoch
+        for r in fake.requests
+        if r.path.endswith("/chat/completions") and question in json.dumps(r.body)
+    ]
+    return {
+        "bubble": user,
+        "text": bot,
+        "upstream": asked[0] if asked else float("nan"),
+        "python": from_python,
+    }
 
 
 def import_gradio_s() -> float:
@@ -83,7 +104,7 @@ def figures(quick: bool = False, turns: int | None = None) -> dict[str, dict]:
             fake, Path(tmp) / "data", Path(tmp), WEBUI_LOG_LEVEL="WARNING"
         )
         startup_s = time.perf_counter() - started
-        bubble, page_ms, api, direct = [], [], [], []
+        turns_seen, api, direct = [], [], []
         try:
             with sync_playwright() as p, httpx.Client(timeout=30) as client:
                 browser = p.chromium.launch(
@@ -96,39 +117,48 @@ def figures(quick: bool = False, turns: int | None = None) -> dict[str, dict]:
                 for n in range(WARMUP_TURNS + turns):
                     direct_ms = first_token_ms(client, f"{fake.base_url}/chat/completions")
                     api_ms = first_token_ms(client, f"{server.url}/api/v1/chat/completions")
-                    user_ms, bot_ms = page_turn(page, n)
+                    seen = page_turn(page, fake, n)
                     if n >= WARMUP_TURNS:
                         direct.append(direct_ms)
                         api.append(api_ms)
-                        bubble.append(user_ms)
-                        page_ms.append(bot_ms)
+                        turns_seen.append(seen)
                     time.sleep(0.5)  # let the turn's event chain finish before the next one
                 browser.close()
         finally:
             server.stop()
     med = statistics.median
+
+    def of(key: str) -> float:
+        return med(seen[key] for seen in turns_seen)
+
+    page_ms = of("text")
     return {
         "page_over_api": harness.figure(
             f"page Enter→first answer text minus API first token ({turns} turns)",
-            med(page_ms) - med(api),
+            page_ms - med(api),
             reference=med(api),
             reference_label="API first token",
             target=f"≤ {PAGE_OVER_API_MS} ms (#12)",
             limit=PAGE_OVER_API_MS,
-            note=f"page {med(page_ms):.0f} ms, fake upstream direct {med(direct):.0f} ms",
+            note=(
+                f"page {page_ms:.0f} ms (from Python via Playwright {of('python'):.0f} ms); "
+                f"upstream asked {of('upstream'):.0f} ms after Enter; "
+                f"fake upstream direct {med(direct):.0f} ms"
+            ),
         ),
         "question_bubble": harness.figure(
             f"page Enter→question bubble ({turns} turns)",
-            med(bubble),
+            of("bubble"),
             reference=med(direct),
-            reference_label="fake upstream first token",
+            reference_label="fake upstream first token, the floor",
             target=f"≤ {BUBBLE_MS} ms (#12)",
             limit=BUBBLE_MS,
         ),
         "cold_start": harness.figure(
             "cold start: process start → /healthz 200",
-            startup_s * 1000,
-            reference=gradio_s * 1000,
+            startup_s,
+            unit="s",
+            reference=gradio_s,
             reference_label="python -c 'import gradio'",
         ),
     }
