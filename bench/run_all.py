@@ -150,15 +150,20 @@ def rows_for(name: str, results: list[dict[str, Any]], compare: bool) -> list[li
         values = [fmt(e.get("value"), unit) if e else "n/a" for e in entries]
         ref_label = first.get("reference_label", "")
         refs = [fmt(e.get("reference"), unit) if e else "n/a" for e in entries]
-        notes = []
-        for which, entry, error in zip(
-            ("after", "before")[: len(entries)], entries, errors, strict=True
-        ):
-            prefix = f"{which}: " if compare else ""
-            if entry is None:
-                notes.append(f"{prefix}n/a: {error or 'not measured by this checkout'}")
-            elif entry.get("note"):
-                notes.append(prefix + entry["note"])
+        said = [
+            f"n/a: {error or 'not measured by this checkout'}"
+            if entry is None
+            else entry.get("note", "")
+            for entry, error in zip(entries, errors, strict=True)
+        ]
+        if len(set(said)) == 1:  # one checkout, or the same note for both: say it once
+            notes = [said[0]] if said[0] else []
+        else:
+            notes = [
+                f"{which}: {note}"
+                for which, note in zip(("after", "before"), said, strict=True)
+                if note
+            ]
         if all(e is None or e.get("reference") is None for e in entries):
             reference = "—"
         else:
