@@ -69,7 +69,7 @@ def measure(photos: int) -> tuple[float, float]:
 
 
 def figures(quick: bool = False, photos: int | None = None) -> dict[str, dict]:
-    photos = photos or (8 if quick else 100)
+    photos = photos or (5 if quick else 100)
     before, after = measure(photos)
     return {
         "rss_added": harness.figure(

@@ -199,12 +199,16 @@ def git_describe(root: Path) -> str:
             text=True,
             check=True,
         ).stdout.strip()
-        dirty = subprocess.run(
+        changed = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
-        ).stdout.strip()
-        return head + (" (uncommitted changes)" if dirty else "")
+        ).stdout.splitlines()
+        if not changed:
+            return head
+        paths = [line[3:] for line in changed]
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        return f"{head} (uncommitted changes: {shown})"
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"
 
