@@ -16,6 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import harness  # first: chooses the checkout whose app is measured
+
+# isort: split
+
 from app.config import load_settings
 from app.engine import Attachment
 from app.media import MediaLibrary, normalize_image
@@ -31,6 +35,25 @@ def median_ms(fn, repeat: int = 5) -> float:
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
+
+
+def screenshots(tmp: Path) -> list[Path]:
+    """The three 3000×2000 JPEGs the 10-turn conversation attaches on its first turn."""
+    paths = []
+    for n in range(3):
+        path = tmp / f"shot-{n}.jpg"
+        if not path.exists():
+            make_photo((3000, 2000), seed=n).save(path, "JPEG", quality=90)
+        paths.append(path)
+    return paths
+
+
+def fitting_jpeg() -> bytes:
+    """A 1600×1200 JPEG that already fits high detail (longest side ≤ 2016). Saved at quality
+    70 (about 250 KB), so re-encoding it at quality 85 would make it larger (issue 12's case)."""
+    buffer = io.BytesIO()
+    make_photo((1600, 1200)).save(buffer, "JPEG", quality=70)
+    return buffer.getvalue()
 
 
 def photo_figures(tmp: Path) -> None:
@@ -54,7 +77,10 @@ def photo_figures(tmp: Path) -> None:
     print(f"cached lookup of the normalized image: {cached:.2f} ms")
 
 
-async def conversation_bytes(fake: FakeUpstream, tmp: Path, files_api: bool) -> tuple[list, int]:
+async def conversation_bytes(
+    fake: FakeUpstream, tmp: Path, files_api: bool
+) -> tuple[list[int], int, int]:
+    """Bytes of each turn's chat request, and of the Files API uploads (bytes, count)."""
     fake.reset()
     env = {
         "WEBUI_DATA_DIR": str(tmp / f"data-{files_api}"),
@@ -64,13 +90,11 @@ async def conversation_bytes(fake: FakeUpstream, tmp: Path, files_api: bool) -> 
         "LOCAL_MODELS": "Step3-VL-10B",
     }
     services = Services.build(load_settings([], environ=env, env_file=Path("/none")))
-    services.core.resolver.files_api_enabled = files_api
+    # The media resolver lives in the turn core (before issue 12: in the engine).
+    owner_of_resolver = getattr(services, "core", None) or services.engine
+    owner_of_resolver.resolver.files_api_enabled = files_api
     await services.monitor.check_once()
-    pictures = []
-    for n in range(3):
-        path = tmp / f"shot-{n}.jpg"
-        make_photo((3000, 2000), seed=n).save(path, "JPEG", quality=90)
-        pictures.append(Attachment(path, path.name))
+    pictures = [Attachment(path, path.name) for path in screenshots(tmp)]
     conversation = None
     for turn in range(10):
         fake.script(Reply(content="An answer of moderate length. " * 5))
@@ -89,6 +113,61 @@ async def conversation_bytes(fake: FakeUpstream, tmp: Path, files_api: bool) -> 
     sizes = [len(json.dumps(body).encode()) for body in fake.chat_requests()]
     upload_bytes = sum(u.size for u in fake.uploads)
     return sizes, upload_bytes, len(fake.uploads)
+
+
+def figures(quick: bool = False) -> dict[str, dict]:
+    repeat = 2 if quick else 5
+    results = {}
+    original = fitting_jpeg()
+    sent = normalize_image(original, "high")
+    results["media_fitting_jpeg"] = harness.figure(
+        "bytes sent for a 1600×1200 JPEG at high detail",
+        len(sent.data) / 1000,
+        unit="kB",
+        reference=len(original) / 1000,
+        reference_label="the original file",
+        target="≤ the original (#12)",
+        limit=len(original) / 1000,
+    )
+    buffer = io.BytesIO()
+    make_photo((6000, 4000)).save(buffer, "JPEG", quality=92)
+    photo = buffer.getvalue()
+    results["media_normalize_24mp"] = harness.figure(
+        "normalize a 24 MP JPEG, high detail",
+        median_ms(lambda: normalize_image(photo, "high"), repeat=repeat),
+        reference=median_ms(lambda: normalize_image(photo, "low"), repeat=repeat),
+        reference_label="low detail",
+        note=f"{len(photo) / 1e6:.1f} MB in",
+    )
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        originals = sum(path.stat().st_size for path in screenshots(tmp))
+        with FakeUpstream() as fake:
+            try:
+                inline, _, _ = asyncio.run(conversation_bytes(fake, tmp, files_api=False))
+                stepfile, uploaded, uploads = asyncio.run(
+                    conversation_bytes(fake, tmp, files_api=True)
+                )
+            except (AttributeError, TypeError) as exc:  # an engine API this checkout lacks
+                reason = f"{type(exc).__name__}: {exc}"
+                results["media_turn1_bytes"] = harness.unavailable("turn 1 bytes", reason)
+                return results
+    results["media_turn1_bytes"] = harness.figure(
+        "upstream bytes, turn 1 with 3 photos (data URLs, low detail)",
+        inline[0] / 1000,
+        unit="kB",
+        reference=originals / 1000,
+        reference_label="the 3 original files",
+    )
+    results["media_files_api_total"] = harness.figure(
+        "upstream bytes, 10 turns via Files API (chat + uploads)",
+        (sum(stepfile) + uploaded) / 1000,
+        unit="kB",
+        reference=sum(inline) / 1000,
+        reference_label="10 turns with data URLs",
+        note=f"{uploads} uploads",
+    )
+    return results
 
 
 def main() -> None:

@@ -21,15 +21,34 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import harness  # first: chooses the checkout whose app is measured
+
+# isort: split
+
 import gradio as gr
 from gradio import processing_utils
 
-from app.gradio_adapter import serve_in_place
 from app.media import MediaLibrary
 from app.store import MediaRef, Message
 from app.ui import render
 
 RENDERS = 7
+
+
+def serve_in_place(folder: Path) -> None:
+    """The app's switch to serving the media library in place (before issue 12: in app.ui)."""
+    try:
+        from app.gradio_adapter import serve_in_place as switch
+    except ImportError:
+        from app.ui import serve_media_in_place as switch
+    switch(folder)
+
+
+def render_question(question: Message, library: MediaLibrary) -> list:
+    """The chat rows of a question (before issue 12: one row from render_user)."""
+    if hasattr(render, "render_question"):
+        return render.render_question(question, library)
+    return [render.render_user(question, library)]
 
 
 def noisy_video(path: Path, megabytes: int) -> Path:
@@ -68,8 +87,8 @@ async def measure(chatbot: gr.Chatbot, history: list) -> float:
     return statistics.median([await render_ms(chatbot, history) for _ in range(RENDERS)])
 
 
-def main() -> None:
-    megabytes = int(sys.argv[1]) if len(sys.argv) > 1 else 150
+def measure_both(megabytes: int) -> tuple[float, float, float]:
+    """(Gradio default ms, in place ms, video MB), one render's median each."""
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["GRADIO_TEMP_DIR"] = str(Path(tmp) / "gradio")
         os.environ["GRADIO_ALLOWED_PATHS"] = str(Path(tmp) / "media")
@@ -79,13 +98,33 @@ def main() -> None:
         question = Message(
             1, "c", "user", "What happens here?", media=(MediaRef.from_stored(stored),)
         )
-        history = [render.render_user(question, library), {"role": "assistant", "content": "…"}]
+        history = [*render_question(question, library), {"role": "assistant", "content": "…"}]
         with gr.Blocks():
             chatbot = gr.Chatbot()
         default = asyncio.run(measure(chatbot, history))
         serve_in_place(library.root)
         in_place = asyncio.run(measure(chatbot, history))
-    print(f"history with a {stored.size_bytes / 1048576:.0f} MB video; median of {RENDERS} renders")
+    return default, in_place, stored.size_bytes / 1048576
+
+
+def figures(quick: bool = False, megabytes: int | None = None) -> dict[str, dict]:
+    megabytes = megabytes or (20 if quick else 150)
+    default, in_place, size_mb = measure_both(megabytes)
+    return {
+        "render_in_place": harness.figure(
+            f"chat re-render with a {size_mb:.0f} MB video in the history",
+            in_place,
+            reference=default,
+            reference_label="Gradio default (hash + copy)",
+            note=f"median of {RENDERS} renders",
+        )
+    }
+
+
+def main() -> None:
+    megabytes = int(sys.argv[1]) if len(sys.argv) > 1 else 150
+    default, in_place, size_mb = measure_both(megabytes)
+    print(f"history with a {size_mb:.0f} MB video; median of {RENDERS} renders")
     print(f"Gradio default (hash + copy into its cache): {default:8.1f} ms per render")
     print(f"media library served in place:               {in_place:8.1f} ms per render")
     print(f"ratio: {default / max(in_place, 0.001):.0f}x")
