@@ -36,7 +36,7 @@ from app.ui.page_input import (
     request_owner,
     restored_draft,
 )
-from app.ui.state import LiveTurn, PageState
+from app.ui.state import LiveTurn, PageState, StartedNow
 
 YIELD_EVERY_S = 0.05  # re-rendering the whole history on every token is wasteful
 STOP_SETTLE_S = 5.0  # how long Stop waits for the cancelled stream to unwind before rendering
@@ -294,20 +294,22 @@ class ChatHandlers:
         rows, ids = await asyncio.to_thread(self._history, owner, state, lang)
         live = LiveTurn(turn, rows, ids, lang)
         state.live = live
-        shown = live.rows(STREAMING)
-        state.ids = live.ids(shown)
-        conversations = await asyncio.to_thread(self.conversation_list, owner, state, lang)
-        yield {
-            **first,
-            **self.emptiness(shown),
-            ui.state: state,
-            ui.notice: "",
-            ui.conversations: conversations,
-        }
+        # The answer starts now: the upstream request is under way while the question is shown.
+        answer = StartedNow(self.services.engine.stream_answer(turn))
         status, error = COMPLETE, None
         last, text_shown = 0.0, False
         try:
-            async for event in self.services.engine.stream_answer(turn):
+            shown = live.rows(STREAMING)
+            state.ids = live.ids(shown)
+            conversations = await asyncio.to_thread(self.conversation_list, owner, state, lang)
+            yield {
+                **first,
+                **self.emptiness(shown),
+                ui.state: state,
+                ui.notice: "",
+                ui.conversations: conversations,
+            }
+            async for event in answer:
                 if isinstance(event, TurnFailed):  # the last event: the engine then saves it
                     status, error = FAILED, event.error.as_record()
                     continue
@@ -320,6 +322,7 @@ class ChatHandlers:
             final, state.ids = await asyncio.to_thread(self._history, owner, state, lang)
             yield {ui.chatbot: final, ui.state: state}
         finally:
+            await answer.aclose()  # stopped or switched away: the engine saves what arrived
             live.finished.set()
 
     async def stopped(self, state: PageState, request: gr.Request) -> dict:
