@@ -184,10 +184,11 @@ def test_copy_gives_the_answers_markdown_and_copy_all_a_clean_transcript(
             f'#chatbot .message-buttons button[aria-label="{label}"]:visible' for label in labels
         )
     )
+    shown = buttons.count()  # (a clicked one says "Copied" for a while)
     buttons.last.click()  # the answer's
     wait_until(lambda: copied(page), 5, lambda: "nothing was copied")
     assert copied(page)[-1] == ANSWER_MD
-    assert buttons.count() == 2  # the question's and the answer's; none per part of the answer
+    assert shown == 2  # the question's and the answer's; none per part of the answer
 
     page.locator(
         f'#chatbot .top-panel button[aria-label="{words(locale, "Copy conversation", "复制整个对话")}"]'
