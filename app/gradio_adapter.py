@@ -48,6 +48,8 @@ FRONTEND_MARKUP = (
     "info-text",
     "block-info",
     "_Transparent_Rectangle_",  # the chat's trash icon, hidden (a new chat replaces it)
+    "status-tracker",
+    "progress-text",  # its hard-coded English "processing |", hidden
     "M23,20a5,5",  # the share icon, hidden (it only works on Spaces)
     "Copy conversation",
     "tab-wrapper",  # the Tabs' bar (page.css keeps it clear of the sidebar's button on a phone)
