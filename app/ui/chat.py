@@ -43,6 +43,13 @@ STOP_SETTLE_S = 5.0  # how long Stop waits for the cancelled stream to unwind be
 SETTING_FIELDS = ("system_prompt", "temperature", "top_p", "max_tokens")
 
 
+def shown_chat(rows: list) -> dict:
+    """The chat's value, always in this one shape: Gradio sends a streamed update as the
+    difference from the previous one only when both have the same shape; a list after an
+    update dict would send (and make the browser render) the whole conversation again."""
+    return gr.update(value=rows, visible=bool(rows))
+
+
 class ChatHandlers:
     def __init__(self, services: Services, ui: Layout):
         self.services = services
@@ -137,7 +144,7 @@ class ChatHandlers:
     def emptiness(self, rows: list) -> dict:
         """An empty chat shows the starter cards in the chat's place, and no task buttons."""
         return {
-            self.ui.chatbot: gr.update(value=rows, visible=bool(rows)),
+            self.ui.chatbot: shown_chat(rows),
             self.ui.starter: gr.update(visible=not rows),
             self.ui.tasks_row: gr.update(visible=bool(rows)),
         }
@@ -317,10 +324,10 @@ class ChatHandlers:
                 first_text = not text_shown and isinstance(event, AnswerDelta | ThinkingDelta)
                 if first_text or now - last >= YIELD_EVERY_S:
                     last, text_shown = now, text_shown or first_text
-                    yield {ui.chatbot: live.rows(STREAMING)}
+                    yield {ui.chatbot: shown_chat(live.rows(STREAMING))}
             live.outcome = (status, error)
             final, state.ids = await asyncio.to_thread(self._history, owner, state, lang)
-            yield {ui.chatbot: final, ui.state: state}
+            yield {ui.chatbot: shown_chat(final), ui.state: state}
         finally:
             await answer.aclose()  # stopped or switched away: the engine saves what arrived
             live.finished.set()
