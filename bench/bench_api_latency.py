@@ -65,7 +65,7 @@ def measure(direct_url: str, proxied_url: str, count: int) -> dict[str, tuple[fl
 
 
 def figures(quick: bool = False, count: int | None = None) -> dict[str, dict]:
-    count = count or (12 if quick else 50)
+    count = count or (8 if quick else 50)
     with tempfile.TemporaryDirectory() as tmp, FakeUpstream() as fake:
         fake.default_reply = Reply(content="Hello there, this is a short answer.", chunk_size=8)
         server = harness.start_server(
