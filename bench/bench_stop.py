@@ -31,7 +31,7 @@ IDLE_STOP_S = 2  # issue 10: a stop with nothing streaming completes in under 2 
 def stop_time(fake, browser, root: Path, tabs: int, streaming: bool) -> tuple[float, bool]:
     root.mkdir(parents=True, exist_ok=True)
     server = harness.start_server(fake, root / "data", root, WEBUI_SHUTDOWN_GRACE=str(GRACE_S))
-    pages = [open_page(browser, server.url) for _ in range(tabs)]
+    pages = [open_page(browser, server.url, loaded=False) for _ in range(tabs)]
     try:
         if streaming:
             fake.script(Reply(content="slow " * 2000, chunk_size=5, delay_s=0.02))

@@ -22,9 +22,10 @@ from app.gradio_adapter import event_payload
 from app.i18n import Problem, t
 from app.services import Services
 from app.templates import template, templates
-from app.ui import batch_render, render
+from app.ui import batch_render
 from app.ui.batch_layout import BatchLayout, BatchView
 from app.ui.page_input import batch_files, request_language, request_owner
+from app.ui.pickers import model_controls
 
 # A batch asks about one file at a time: a template about two images at once does not fit.
 NOT_FOR_BATCH = {"compare"}
@@ -61,24 +62,15 @@ class BatchHandlers:
     ) -> dict:
         """As the chat's header: the model picker, its badges, effort levels (hidden when the
         model has none) and image detail."""
-        ui, catalog, monitor = self.ui, self.services.catalog, self.services.monitor
-        spec = catalog.get(model_id)
-        availability = monitor.model_status(spec.id).availability if spec else None
-        efforts = render.effort_choices(spec, lang)
+        ui, services = self.ui, self.services
+        controls = model_controls(
+            services.catalog, services.monitor, model_id, effort, detail, lang
+        )
         return {
-            ui.model: gr.update(
-                choices=render.model_choices(catalog, monitor, lang), value=model_id
-            ),
-            ui.badges: render.model_badges(spec, availability, lang),
-            ui.effort: gr.update(
-                choices=efforts,
-                value=spec.effort_for(effort) if spec and efforts else None,
-                visible=bool(efforts),
-            ),
-            ui.detail: gr.update(
-                choices=render.detail_choices(lang),
-                value=detail if detail in ("low", "high") else "low",
-            ),
+            ui.model: controls.model,
+            ui.badges: controls.badges,
+            ui.effort: controls.effort,
+            ui.detail: controls.detail,
         }
 
     def _default_model(self) -> str | None:

@@ -36,6 +36,7 @@ from app.ui.page_input import (
     request_owner,
     restored_draft,
 )
+from app.ui.pickers import model_controls
 from app.ui.state import LiveTurn, PageState, StartedNow
 
 YIELD_EVERY_S = 0.05  # re-rendering the whole history on every token is wasteful
@@ -61,26 +62,17 @@ class ChatHandlers:
     ) -> dict:
         """The picker and what depends on the chosen model: effort levels (hidden when it has
         none), image detail and its placeholder (hidden for text-only models), its badges."""
-        ui, catalog, monitor = self.ui, self.services.catalog, self.services.monitor
-        spec = catalog.get(model_id)
-        availability = monitor.model_status(spec.id).availability if spec else None
-        efforts = render.effort_choices(spec, lang)
+        ui, services = self.ui, self.services
+        controls = model_controls(
+            services.catalog, services.monitor, model_id, effort, detail, lang
+        )
+        spec = controls.spec
         sees = bool(spec and spec.sees_media)
         return {
-            ui.model: gr.update(
-                choices=render.model_choices(catalog, monitor, lang), value=model_id
-            ),
-            ui.effort: gr.update(
-                choices=efforts,
-                value=spec.effort_for(effort) if spec and efforts else None,
-                visible=bool(efforts),
-            ),
-            ui.detail: gr.update(
-                choices=render.detail_choices(lang),
-                value=detail if detail in ("low", "high") else "low",
-                visible=sees,
-            ),
-            ui.badges: render.model_badges(spec, availability, lang),
+            ui.model: controls.model,
+            ui.effort: controls.effort,
+            ui.detail: controls.detail,
+            ui.badges: controls.badges,
             ui.composer: gr.update(
                 placeholder=L("ui.placeholder.media" if sees else "ui.placeholder.text")
             ),

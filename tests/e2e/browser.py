@@ -18,8 +18,9 @@ LAUNCH_ARGS = [
 ]
 
 
-def open_page(browser, url: str, context=None):
-    """A page on `url` in `context` (default: a fresh one, i.e. another browser's cookies)."""
+def open_page(browser, url: str, context=None, loaded: bool = True):
+    """A page on `url` in `context` (default: a fresh one, i.e. another browser's cookies);
+    with `loaded`, once the page's own load chain has run (pages before it had none)."""
     context = context or browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -27,7 +28,8 @@ def open_page(browser, url: str, context=None):
     page.wait_for_selector("#composer textarea")
     # The page's load chain has run: it ends by reading the draft kept in the browser, and only
     # then does the page save drafts (see READ_DRAFT_JS in app/ui/assets).
-    page.wait_for_function("window.vlmDraftRead === true")
+    if loaded:
+        page.wait_for_function("window.vlmDraftRead === true")
     return page
 
 
