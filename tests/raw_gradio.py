@@ -69,8 +69,9 @@ class RawPage:
     ) -> dict[str | int, Any]:
         """Run the event with the given input values (by element id; the rest null) and event
         data (what a custom event such as a sidebar row's click carries) and return its last
-        outputs by element id (by component id for those without one); raises EventFailed with
-        the page's error text."""
+        outputs by element id (by component id for those without one): the value a component
+        shows, and under "<id>:props" any other properties an update set; raises EventFailed
+        with the page's error text."""
         dependency = self.dependency(elem_id, event)
         by_id = {self._ids[name]: value for name, value in values.items()}
         names = {component: name for name, component in self._ids.items()}
@@ -83,12 +84,15 @@ class RawPage:
                 current["id"], data, trigger_id=self._ids[elem_id], event_data=event_data
             )
             for component, value in zip(current["outputs"], outputs, strict=False):
-                if not (
-                    isinstance(value, dict)
-                    and value.get("__type__") == "update"
-                    and len(value) == 1
-                ):
-                    results[names.get(component, component)] = value
+                name = names.get(component, component)
+                if isinstance(value, dict) and value.get("__type__") == "update":
+                    props = {k: v for k, v in value.items() if k not in ("__type__", "value")}
+                    if props:  # its other properties (choices, visibility...), kept apart
+                        results[f"{name}:props"] = props
+                    if "value" not in value:
+                        continue
+                    value = value["value"]  # what the component now shows
+                results[name] = value
             chain += [
                 d
                 for d in self.config["dependencies"]

@@ -223,7 +223,7 @@ def test_only_what_the_server_lists_is_offered(llamacpp):
     assert listed[0]["capabilities"]["max_images"] is None
     page = RawPage(server.url)
     loaded = page.trigger("page", "load")
-    assert loaded["model"]["value"] == SMOL
+    assert loaded["model"] == SMOL
 
 
 def test_an_image_for_a_model_of_unknown_capabilities(llamacpp, tmp_path):

@@ -129,9 +129,15 @@ def pod(tmp_path) -> Iterator[Pod]:
             os.kill(int(line), signal.SIGKILL)
 
 
-def test_supervisord_lifecycle(pod: Pod, tmp_path):
+def webui_state(pod: Pod) -> str:
     status = pod.ctl("status").stdout
-    assert "webui" in status and "RUNNING" in status.split("webui", 1)[1].splitlines()[0]
+    return status.split("webui", 1)[1].split()[0] if "webui" in status else ""
+
+
+def test_supervisord_lifecycle(pod: Pod, tmp_path):
+    # /healthz can answer before startsecs (3 s) has passed: supervisord says RUNNING after it.
+    wait_until(lambda: webui_state(pod) == "RUNNING", timeout=15, what="webui RUNNING", pod=pod)
+    status = pod.ctl("status").stdout
     assert "model-server" in status and "EXITED" in status  # disabled in .env: not restarted
     assert oct((pod.root / "supervisor.sock").stat().st_mode & 0o777) == "0o700"
 
