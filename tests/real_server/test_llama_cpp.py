@@ -32,9 +32,13 @@ def events(response: httpx.Response) -> list:
 
 
 def ask(page: RawPage, text: str) -> str:
-    """The page's answer to `text` (its last message), as the person sees it."""
+    """The page's answer to `text` as the person sees it: every message after the question
+    (thinking, the answer or its error, the details line), and any notice above the composer."""
     outputs = page.trigger("composer", "submit", composer={"text": text})
-    return json.dumps(outputs["chatbot"][-1], ensure_ascii=False)
+    chat = outputs["chatbot"]
+    asked = max(i for i, message in enumerate(chat) if message["role"] == "user")
+    shown = [*chat[asked + 1 :], outputs.get("composer-notice") or ""]
+    return json.dumps(shown, ensure_ascii=False)
 
 
 def test_the_model_is_discovered_as_served(webui, llama):
