@@ -26,13 +26,6 @@ OTHER = "anon:someone-else"
 
 
 @pytest.fixture
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
 def run(loop):
     return loop.run_until_complete
 

@@ -20,14 +20,6 @@ OWNER = "anon:test-owner"
 
 
 @pytest.fixture
-def loop():
-    """One event loop per test: the HTTP client's connections belong to the loop that made them."""
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
 def build(loop):
     built = []
 

@@ -26,13 +26,6 @@ ALLOWED_EXTRA_MS = 25
 
 
 @pytest.fixture
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
 def services(upstream, tmp_path, loop):
     services = Services.build(make_settings(upstream, tmp_path / "data"))
     loop.run_until_complete(services.monitor.check_once())

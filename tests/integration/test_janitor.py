@@ -22,13 +22,6 @@ TWO_DAYS = 2 * 24 * 3600
 
 
 @pytest.fixture
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
 def services(upstream, tmp_path, loop):
     services = Services.build(make_settings(upstream, tmp_path / "data"))
     yield services
