@@ -1,6 +1,7 @@
 """Regenerate the README's screenshots (docs/screenshots/): the page in English and Chinese, on a
 1366×768 laptop and a 390×844 phone, from a real server answering through the fake upstream;
-and the Batch tab with a finished job of receipts (`{en,zh}-batch.png`, on the laptop).
+and the Batch tab with a finished job of receipts (`{en,zh}-batch.png` on the laptop,
+`{en,zh}-batch-phone.png` on the phone).
 
 Run: .venv/bin/python docs/make_screenshots.py   (needs scripts/setup.sh --test for chromium)
 """
@@ -124,9 +125,11 @@ def draw_receipt(path: Path, merchant: str, date: str, total: float) -> Path:
     return path
 
 
-def shoot_batch(browser, url: str, fake: FakeUpstream, tmp: Path, lang: str) -> Path:
+def shoot_batch(
+    browser, url: str, fake: FakeUpstream, tmp: Path, lang: str, size: str = "desktop"
+) -> Path:
     words = CHAT[lang]
-    width, height = SIZES["desktop"]
+    width, height = SIZES[size]
     context = browser.new_context(
         viewport={"width": width, "height": height},
         locale=words["locale"],
@@ -138,7 +141,7 @@ def shoot_batch(browser, url: str, fake: FakeUpstream, tmp: Path, lang: str) -> 
     page.goto(url)
     page.wait_for_selector("#composer textarea")
     page.click("#batch-tab-button")
-    folder = tmp / f"receipts-{lang}"
+    folder = tmp / f"receipts-{lang}-{size}"
     folder.mkdir(exist_ok=True)
     files = [
         draw_receipt(folder / name, merchant, day, total) for name, merchant, day, total in RECEIPTS
@@ -166,9 +169,12 @@ def shoot_batch(browser, url: str, fake: FakeUpstream, tmp: Path, lang: str) -> 
     )
     if page.locator("#sidebar.open").count():
         page.click("#sidebar .toggle-button")  # room for the table's columns
-    page.evaluate("document.querySelector('#batch-form').scrollTop = 0")
+    if size == "phone":  # one column: the job's progress and its first results
+        page.locator("#batch-progress").scroll_into_view_if_needed()
+    else:
+        page.evaluate("document.querySelector('#batch-form').scrollTop = 0")
     page.wait_for_timeout(1200)
-    output = OUT / f"{lang}-batch.png"
+    output = OUT / (f"{lang}-batch.png" if size == "desktop" else f"{lang}-batch-{size}.png")
     page.screenshot(path=str(output))
     context.close()
     return output
@@ -195,8 +201,9 @@ def main() -> None:
                         written = shoot(browser, server.url, fake, tmp, lang, size)
                         print(f"wrote {written.relative_to(ROOT)}")
                 for lang in CHAT:
-                    written = shoot_batch(browser, server.url, fake, tmp, lang)
-                    print(f"wrote {written.relative_to(ROOT)}")
+                    for size in SIZES:
+                        written = shoot_batch(browser, server.url, fake, tmp, lang, size)
+                        print(f"wrote {written.relative_to(ROOT)}")
                 browser.close()
         finally:
             server.stop()

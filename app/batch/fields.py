@@ -21,6 +21,12 @@ def _candidates(answer: str) -> list[str]:
     return [block.strip() for block in _FENCE.findall(answer)]
 
 
+def prose(answer: str) -> str:
+    """The answer without its fenced code blocks: what is left to read once its JSON is shown
+    as columns (often nothing, sometimes a remark or the same data as CSV)."""
+    return re.sub(r"```.*?```", "", answer, flags=re.S).strip()
+
+
 def extract_json(answer: str) -> Any | None:
     """The first JSON object or array in `answer`, or None when there is none that parses."""
     for block in _candidates(answer):

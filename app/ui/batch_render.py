@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from app.batch.fields import prose
 from app.batch.records import Job, JobRow
 from app.i18n import ZH, render_record, t
 from app.templates import template
@@ -185,7 +186,8 @@ def results_table(job: Job | None, rows: list[JobRow], lang: str) -> str:
         if state == "failed" and row.error:
             answer = f'<div class="row-error">{esc(render_record(row.error, lang))}</div>'
         else:
-            text = row.answer
+            shown_as_columns = row.fields_ok and columns and isinstance(row.fields, dict)
+            text = prose(row.answer) if shown_as_columns else row.answer
             if len(text) > ANSWER_CHARS_MAX:
                 text = text[: ANSWER_CHARS_MAX - 1] + "…"
             answer = f'<div class="answer-text">{esc(text)}</div>' if text else ""

@@ -239,3 +239,12 @@ def test_jobs_list_marks_the_open_job_and_shows_progress_and_time():
 def test_empty_jobs_list_says_so(lang):
     html = br.jobs_list([], None, lang=lang, tz=None, now=NOW)
     assert "job-empty" in html and text_of(html)
+
+
+def test_json_shown_as_columns_is_not_repeated_in_the_answer_cell():
+    answer = '```json\n{"merchant": "ACME", "total": 16.95}\n```\nThe tax line was hard to read.'
+    rows = [make_row(0, answer=answer, fields={"merchant": "ACME", "total": 16.95}, fields_ok=True)]
+    cell = br.results_table(make_job(template="receipt"), rows, EN).split('class="c-answer"')[-1]
+    cell = cell.split("</td>")[0]
+    assert "The tax line was hard to read." in cell
+    assert "```" not in cell and "merchant" not in cell
