@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from app.i18n import EN, ZH
+from app.i18n import EN
 
 DATA = Path(__file__).with_name("templates.json")
 
@@ -51,6 +51,3 @@ def templates() -> tuple[Template, ...]:
 
 def template(template_id: str | None) -> Template | None:
     return next((tpl for tpl in templates() if tpl.id == template_id), None)
-
-
-LANGUAGES = (EN, ZH)

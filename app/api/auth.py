@@ -15,10 +15,8 @@ def authorized(settings: Settings, request: Request) -> bool:
     """True when a valid key was presented; raises 401 when keys are set and none matched."""
     if not settings.api_keys:
         return False
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token:
+    token = _bearer(request)
+    if token:
         presented = token.encode()
         matches = [hmac.compare_digest(presented, key.encode()) for key in settings.api_keys]
         if any(matches):

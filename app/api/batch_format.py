@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from app.api.errors import ApiError
 from app.api.schema import parse_chat_request, parse_json
 from app.api.translate import turn_request
+from app.batch.service import MAX_JOB_ROWS
 
 if TYPE_CHECKING:  # the runner's records (app/batch/records.py)
     from app.batch.records import Job, JobRow
@@ -27,7 +28,7 @@ CHAT_URL = "/v1/chat/completions"
 ENDPOINTS = (CHAT_URL,)
 COMPLETION_WINDOWS = ("24h",)
 WINDOW_S = 24 * 3600
-MAX_LINES = 50_000  # OpenAI's limit for one batch
+MAX_LINES = MAX_JOB_ROWS  # OpenAI's limit for one batch
 MAX_REPORTED_ERRORS = 100  # `errors.data` keeps the first ones; the count says how many more
 METADATA_KEYS, METADATA_KEY_CHARS, METADATA_VALUE_CHARS = 16, 64, 512
 

@@ -27,6 +27,7 @@ class RowState(StrEnum):
 
 
 ACTIVE_JOB_STATES = (JobState.QUEUED, JobState.RUNNING)
+FINISHED_JOB_STATES = (JobState.DONE, JobState.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,14 @@ class JobRow:
     attempts: int
     request: dict | None  # api rows: the chat completions body of that line
     response: dict | None  # api rows: the chat.completion object returned (for the output file)
+
+    @property
+    def can_run_again(self) -> bool:
+        """A failed row whose file was stored (or an API line): what Retry failed sends again
+        (the store's `retry_failed` applies the same rule); an unreadable file stays failed."""
+        return self.state == RowState.FAILED and (
+            self.media_sha is not None or self.request is not None
+        )
 
 
 @dataclass(frozen=True)

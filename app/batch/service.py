@@ -15,7 +15,6 @@ import asyncio
 import logging
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from app.batch.exports import to_csv, to_jsonl
 from app.batch.records import Job, JobRow, JobState, NewRow
@@ -267,7 +266,3 @@ class BatchService:
     def jsonl_bytes(self, owner: str, job_id: str) -> tuple[str, bytes] | None:
         job = self.job(owner, job_id)
         return to_jsonl(job, self.rows(owner, job_id)) if job else None
-
-    def describe(self) -> dict[str, Any]:
-        """What the runner is doing, for logs and tests."""
-        return {"in_flight": self.runner.in_flight, "concurrency": self.runner.concurrency}

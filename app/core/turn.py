@@ -80,9 +80,21 @@ class TurnCore:
             raise TurnRejected("model.not_served", model=spec.id, url=self.settings.local_base_url)
         return spec
 
+    def able_model(self, needs: Iterable[str]) -> str:
+        """A ready model that can take every kind in `needs` ("image", "video"), to suggest;
+        empty when none is."""
+        needs = tuple(needs)
+        return next(
+            (
+                s.id
+                for s in self.registry
+                if all(can_take(s, kind) for kind in needs) and self.ready(s)
+            ),
+            "",
+        )
+
     def _able(self, kind: str) -> str:
-        """A ready model that can take `kind`, to suggest; empty when none is."""
-        return next((s.id for s in self.registry if can_take(s, kind) and self.ready(s)), "")
+        return self.able_model((kind,))
 
     def check_media(self, spec: ModelSpec, items: Iterable[MediaInput]) -> None:
         """Explain, before anything is sent, why this model cannot take these attachments."""

@@ -101,7 +101,9 @@ class Jobs:
         interval = (rows[0]["finished_at"] - rows[-1]["finished_at"]) / (len(rows) - 1)
         return left * interval
 
-    def _job_of(self, conn: sqlite3.Connection, row: sqlite3.Row) -> Job:
+    def _job_of(self, conn: sqlite3.Connection, row: sqlite3.Row, estimate: bool = True) -> Job:
+        """The job of a `jobs` row; `estimate=False` leaves out the time left (it sorts the
+        job's finished rows: not for the runner, which claims a row per answer)."""
         counts = self._counts(conn, row["id"])
         return Job(
             id=row["id"],
@@ -118,7 +120,7 @@ class Jobs:
             created_at=row["created_at"],
             started_at=row["started_at"],
             finished_at=row["finished_at"],
-            eta_s=self._eta(conn, row["id"], row["state"], counts.pending),
+            eta_s=self._eta(conn, row["id"], row["state"], counts.pending) if estimate else None,
             paused_until=row["paused_until"],
             structured=bool(row["structured"]),
             cloud_allowed=bool(row["cloud_allowed"]),
@@ -344,7 +346,7 @@ class Jobs:
                 (str(JobState.RUNNING), now, job_id),
             )
             job = self._job_of(
-                tx, tx.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+                tx, tx.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone(), False
             )
             row = tx.execute(
                 "SELECT * FROM job_rows WHERE job_id=? AND position=?", (job_id, position)
@@ -429,10 +431,6 @@ class Jobs:
             )
             self._settle(tx, job_id)
 
-    def release_all_running(self) -> int:
-        """Server stopping: every row in flight goes back to pending (a restart runs it again)."""
-        return self.recover()
-
     def pause(self, job_id: str, until: float) -> None:
         """Hold the job's pending rows until `until` (a 429's Retry-After); never shortens one."""
         with self._db.tx() as tx:
@@ -441,12 +439,6 @@ class Jobs:
                 " AND state IN (?, ?)",
                 (until, job_id, *_ACTIVE),
             )
-
-    def job_state(self, job_id: str) -> JobState | None:
-        row = (
-            self._db.connection().execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone()
-        )
-        return JobState(row[0]) if row else None
 
     def _settle(self, tx: sqlite3.Connection, job_id: str) -> None:
         """A job with no row pending or running has ended: DONE, or CANCELLED if cancelling."""

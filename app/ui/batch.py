@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.batch.records import Job, JobRow
+from app.batch.records import Job, JobState
 from app.batch.service import BatchService
 from app.core import TurnRejected
 from app.gradio_adapter import event_payload
@@ -29,22 +29,10 @@ from app.ui.pickers import model_controls
 
 # A batch asks about one file at a time: a template about two images at once does not fit.
 NOT_FOR_BATCH = {"compare"}
-ACTIVE = ("queued", "running", "cancelling")
-
-
-def _state(job: Job) -> str:
-    return str(getattr(job.state, "value", job.state))
-
-
-def _retryable(row: JobRow) -> bool:
-    """A failed row that can run again: its file was stored (or it is an API line); a file that
-    could not be read stays failed, so Retry is not offered for it alone."""
-    failed = str(getattr(row.state, "value", row.state)) == "failed"
-    return failed and (row.media_sha is not None or row.request is not None)
 
 
 def _signature(job: Job) -> tuple:
-    return (_state(job), job.counts)
+    return (str(job.state), job.counts)
 
 
 class BatchHandlers:
@@ -164,15 +152,17 @@ class BatchHandlers:
         if changed:
             view.seen = signature
             rows = service.rows(owner, job.id) if job is not None else []
-            running = job is not None and _state(job) in ACTIVE
+            running = job is not None and not batch_render.finished(job)
             update.update(
                 {
                     ui.intro: gr.update(visible=job is None),
                     ui.job_panel: gr.update(visible=job is not None),
                     ui.results: batch_render.results_table(job, rows, lang),
                     ui.downloads: batch_render.downloads_html(job, lang),
-                    ui.retry: gr.update(visible=not running and any(map(_retryable, rows))),
-                    ui.cancel: gr.update(visible=running and _state(job) != "cancelling"),
+                    ui.retry: gr.update(
+                        visible=not running and any(row.can_run_again for row in rows)
+                    ),
+                    ui.cancel: gr.update(visible=running and job.state != JobState.CANCELLING),
                     ui.timer: gr.Timer(active=running),
                 }
             )

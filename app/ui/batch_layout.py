@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from app.gradio_adapter import LenientRadio
 from app.ui.labels import L
 
 BATCH_FILES = ["image", "video", ".zip", ".heic", ".heif", ".mkv", ".webm", ".mov"]
@@ -114,7 +115,7 @@ def render_batch_layout() -> BatchLayout:
                         )
                         badges = gr.HTML(elem_id="batch-badges", min_height=0)
                     with gr.Column(min_width=0, elem_id="batch-effort-column"):
-                        effort = gr.Radio(
+                        effort = LenientRadio(
                             label=L("ui.effort"), elem_id="batch-effort", choices=[], visible=False
                         )
                 detail = gr.Radio(

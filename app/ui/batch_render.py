@@ -14,23 +14,17 @@ from typing import Any
 from urllib.parse import quote
 
 from app.batch.fields import prose
-from app.batch.records import Job, JobRow
+from app.batch.records import FINISHED_JOB_STATES, Job, JobRow
 from app.i18n import ZH, render_record, t
 from app.templates import template
 from app.ui.render import duration, esc, zone
 
-FINISHED_STATES = ("done", "cancelled")
 FIELD_COLUMNS_MAX = 12  # a structured answer with more top-level keys keeps them in the answer
 FIELD_CHARS_MAX = 160  # a nested value (a list of items) shown as compact JSON, clipped
 # The table is sent whole whenever a row finishes: bounded, so a job of thousands of files does
 # not send megabytes every second (the downloads hold every row and every answer in full).
 TABLE_ROWS_MAX = 200
 ANSWER_CHARS_MAX = 1500
-
-
-def _value(state: Any) -> str:
-    """A StrEnum or a plain string, as its stored text."""
-    return str(getattr(state, "value", state))
 
 
 def title(job: Job, lang: str) -> str:
@@ -41,7 +35,7 @@ def title(job: Job, lang: str) -> str:
 
 
 def finished(job: Job) -> bool:
-    return _value(job.state) in FINISHED_STATES
+    return job.state in FINISHED_JOB_STATES
 
 
 def long_duration(seconds: float, lang: str) -> str:
@@ -61,7 +55,7 @@ def progress_html(job: Job, lang: str, now: float) -> str:
     (or the pause a rate limit imposed, or how long the finished job took)."""
     counts = job.counts
     total = max(counts.total, 0)
-    state = _value(job.state)
+    state = str(job.state)
     finished_rows = counts.done + counts.failed
     remaining = max(total - finished_rows, 0)
 
@@ -179,7 +173,7 @@ def results_table(job: Job | None, rows: list[JobRow], lang: str) -> str:
     )
     body = []
     for row in rows:
-        state = _value(row.state)
+        state = str(row.state)
         status = f'<span class="row-state {esc(state)}">{esc(t(f"batch.row.{state}", lang))}</span>'
         if row.fields_ok is False and row.answer:
             status += f'<span class="not-json">{esc(t("batch.mark.not_json", lang))}</span>'
@@ -245,7 +239,7 @@ def jobs_list(
         )
     out = ['<div class="job-list" role="list">']
     for job in jobs:
-        state = _value(job.state)
+        state = str(job.state)
         counts = job.counts
         progress = f"{counts.done + counts.failed}/{counts.total}"
         selected = " selected" if job.id == current else ""

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from app.ui.assets import TIMEZONE_JS
 from app.ui.batch import BatchHandlers
 from app.ui.batch_layout import BatchLayout
+from app.ui.wiring import PRIVATE, QUIET
 
-PRIVATE = {"api_visibility": "private"}
-QUIET = {"show_progress": "hidden", **PRIVATE}
-TIMEZONE_JS = "(view, zone) => [view, Intl.DateTimeFormat().resolvedOptions().timeZone || '']"
 # On a phone the open job is below the form: bring it into view once a job starts.
 SHOW_JOB_JS = """() => { if (window.innerWidth <= 768)
   setTimeout(() => document.querySelector('#batch-view')?.scrollIntoView({behavior: 'smooth'}), 300); }"""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -18,12 +19,12 @@ from typing import Any
 import gradio as gr
 
 from app.core import TurnRejected
+from app.core.context import can_take
 from app.engine import PreparedTurn, TurnFailed
 from app.events import AnswerDelta, ThinkingDelta
 from app.i18n import t
 from app.samples import sample_file
 from app.services import Services
-from app.status import Availability
 from app.store import COMPLETE, FAILED, STOPPED, STREAMING, Conversation
 from app.templates import template
 from app.ui import render
@@ -119,9 +120,7 @@ class ChatHandlers:
         model_id = self.services.engine.default_model(conversation)
         return {
             self.ui.state: state,
-            self.ui.chatbot: rows,
             **self.emptiness(rows),
-            self.ui.starter_cards: render.starter_cards(lang),
             self.ui.notice: "",
             self.ui.exported: gr.update(value="", visible=False),
             **self.model_controls(
@@ -152,6 +151,7 @@ class ChatHandlers:
         )
         return {
             **self.view(owner, conversation, state, lang),
+            self.ui.starter_cards: render.starter_cards(lang),  # the same for every chat
             self.ui.conversations: self.conversation_list(owner, state, lang),
             self.ui.banner: banner,
             self.ui.status_panel: gr.update(open=not any_ready),
@@ -396,16 +396,8 @@ class ChatHandlers:
             files += [self._sample_upload(owner, name) for name in tpl.sample]
         spec = self.services.catalog.get(model_id)
         suggested, note = model_id, ""
-        if spec is None or not all(self._can(spec, need) for need in tpl.needs):
-            able = next(
-                (
-                    s.id
-                    for s in self.services.catalog
-                    if all(self._can(s, need) for need in tpl.needs)
-                    and self.services.monitor.model_status(s.id).availability is Availability.READY
-                ),
-                None,
-            )
+        if spec is None or not all(can_take(spec, need) for need in tpl.needs):
+            able = self.services.core.able_model(tpl.needs) or None
             if able is not None:
                 suggested = able
                 note = t("template.switched", lang, model=able)
@@ -423,21 +415,18 @@ class ChatHandlers:
             self.ui.notice: f"<div class='composer-info'>{render.esc(note)}</div>" if note else "",
         }
 
-    @staticmethod
-    def _can(spec, need: str) -> bool:
-        from app.core.context import can_take
-
-        return can_take(spec, need)
-
     def _sample_upload(self, owner: str, name: str) -> str:
         """A sample image as this owner's upload, so the composer may attach it like any file
         the page uploaded."""
         settings = self.services.settings
         source = sample_file(name, settings.data_dir / "samples")
-        target = settings.upload_dir / "samples" / source.name
+        # A copy in a folder of this owner's: one person's copy is never another's to expire.
+        target = settings.upload_dir / "samples" / owner_tag(owner) / source.name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            partial = target.with_suffix(f".{os.getpid()}.tmp")
+            shutil.copyfile(source, partial)
+            partial.replace(target)
         path = str(target.resolve())
         self.services.store.uploads.record(owner, [path])
         return path

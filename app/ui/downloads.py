@@ -51,14 +51,14 @@ def build_download_router(services: Services, owners: OwnerResolver) -> APIRoute
     async def conversation_export(conversation_id: str, fmt: str, request: Request) -> Response:
         owner = owners(request.scope)
         if owner is None or fmt not in EXPORTS:
-            return Response("Not Found", status_code=404, media_type="text/plain")
+            return not_found()
         build, media_type = EXPORTS[fmt]
         try:
             name, data = await asyncio.to_thread(
                 build, services.store, services.library, owner, conversation_id
             )
         except KeyError:  # not this owner's, or no such conversation: the same answer
-            return Response("Not Found", status_code=404, media_type="text/plain")
+            return not_found()
         return Response(
             data,
             media_type=media_type,

@@ -11,7 +11,7 @@ Copy on the answer row then gives exactly the answer's Markdown.
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -385,7 +385,3 @@ def sampling_hint(spec: ModelSpec | None, name: str, lang: str) -> str:
         if value is not None
         else t("ui.server_default", lang)
     )
-
-
-def since(timestamp: float, now: float) -> timedelta:
-    return timedelta(seconds=now - timestamp)
