@@ -330,9 +330,10 @@ class ChatHandlers:
         Waiting for the stream handler to unwind means no last streaming update can overwrite
         this render. An answer that completed just before Stop keeps its status.
         """
+        nothing = {self.ui.state: state}  # Gradio takes an empty dict for one missing value
         live = state.live
         if live is None:
-            return {}
+            return nothing
         with contextlib.suppress(asyncio.TimeoutError):  # builtin TimeoutError only from 3.11
             await asyncio.wait_for(live.finished.wait(), STOP_SETTLE_S)
         owner, lang = request_owner(request), request_language(request)
@@ -341,7 +342,7 @@ class ChatHandlers:
             if not rows:
                 rows = live.rows(STOPPED)
             return {self.ui.chatbot: rows, self.ui.state: state}
-        return {}
+        return nothing
 
     @staticmethod
     def composer_idle():
@@ -389,8 +390,8 @@ class ChatHandlers:
         one cannot. From a starter card it also attaches the task's sample images."""
         owner, lang = request_owner(request), request_language(request)
         tpl = template(template_id)
-        if tpl is None:
-            return {}
+        if tpl is None:  # not a template (a forged event): nothing changes
+            return {self.ui.notice: gr.skip()}
         files = list(composer.get("files") or []) if isinstance(composer, dict) else []
         if with_samples:
             files += [self._sample_upload(owner, name) for name in tpl.sample]

@@ -230,6 +230,27 @@ def test_stored_media_answer_only_their_owner(server, victim, variant):
         )
 
 
+def test_a_sample_attachment_is_its_owners_and_forged_templates_change_nothing(server, upstream):
+    alice, bob = RawPage(server.url), RawPage(server.url)
+    alice.trigger("page", "load")
+    bob.trigger("page", "load")
+    files = alice.trigger("starter-cards", "template", event_data={"id": "receipt"})["composer"][
+        "files"
+    ]
+    assert len(files) == 1
+    upstream.reset()
+    refused = bob.trigger("composer", "submit", composer={"text": "mine now", "files": files})
+    assert "receipt.png" in str(refused.get("composer-notice"))
+    assert upstream.chat_requests() == []
+    alice.trigger("composer", "submit", composer={"text": "read it", "files": files})
+    assert len(upstream.chat_requests()) == 1  # the positive control: its owner sends it
+    for forged in ("../../../etc/passwd", None, 42, {"id": "receipt"}):
+        changed = bob.trigger("starter-cards", "template", event_data={"id": forged})
+        assert "composer" not in changed and "model" not in changed, forged
+    # Stop with nothing streaming is not an error.
+    bob.trigger("composer", "stop")
+
+
 def test_gradio_client_cannot_reach_another_owners_conversation(server, victim):
     """gradio_client, with the events' indices read from /config as an attacker would."""
     database = sqlite3.connect(server.data_dir / "webui.sqlite3")
